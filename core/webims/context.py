@@ -1,0 +1,170 @@
+"""The registration context: one per logged-in subscriber, shared by every plugin.
+
+It is the single place that knows who the subscriber is in the IMS (private identity, the implicit registration
+set of public identities and the default one), how her registration stands, which SIP agent speaks for her,
+which IMS sessions (calls, chats, subscriptions) she has, and which browser tabs are attached. Plugins read it
+and react to its changes; they never keep their own copy.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import attrs
+import trio
+
+from webims.errors import IdentityError
+
+
+class RegistrationState(enum.Enum):
+    REGISTERING = "registering"
+    REGISTERED = "registered"
+    # The IMS core is unreachable or refused a refresh; the gateway keeps retrying with backoff.
+    RECONNECTING = "reconnecting"
+    DEREGISTERED = "deregistered"
+
+
+@attrs.frozen
+class PublicIdentity:
+    """One public user identity (IMPU) of the implicit registration set, e.g. ``sip:mary@ims.test``."""
+
+    uri: str
+    display_name: str = ""
+
+
+@attrs.frozen
+class ContextChange:
+    """Something that happened to a context. ``kind`` is one of the constants below; ``detail`` says more."""
+
+    REGISTERED = "registered"
+    REFRESHED = "refreshed"
+    IDENTITIES = "identities"
+    STATE = "state"
+    SESSION_ADDED = "session_added"
+    SESSION_REMOVED = "session_removed"
+    BROWSER_ATTACHED = "browser_attached"
+    BROWSER_DETACHED = "browser_detached"
+    ENDED = "ended"
+
+    kind: str
+    detail: Any = None
+
+
+@attrs.define(eq=False)
+class RegistrationContext:
+    private_identity: str
+    public_identities: tuple[PublicIdentity, ...] = ()
+    default_identity: PublicIdentity | None = None
+    state: RegistrationState = RegistrationState.REGISTERING
+    state_reason: str = ""
+    # The per-subscriber SIP user agent (set by the auth service; other services send through it).
+    user_agent: Any = None
+    # IMS sessions by id: calls, chats, subscriptions. Values are owned by the plugin that created them.
+    sessions: dict[str, Any] = attrs.field(factory=dict)
+    browsers: set[Any] = attrs.field(factory=set)
+    _watchers: list[trio.MemorySendChannel] = attrs.field(factory=list, init=False, repr=False)
+
+    # --- identities ------------------------------------------------------------------------------------------
+
+    def require_identity(self, uri: str | None) -> PublicIdentity:
+        """The identity to act as: ``uri`` if it is hers, the default when ``uri`` is None; else IdentityError.
+
+        Every plugin calls this before sending anything on the subscriber's behalf, so a browser can never act
+        as someone else, and nothing is sent when it tries.
+        """
+        if uri is None:
+            if self.default_identity is None:
+                raise IdentityError("(none)")
+            return self.default_identity
+        for identity in self.public_identities:
+            if identity.uri == uri:
+                return identity
+        raise IdentityError(uri)
+
+    def set_identities(self, identities: Iterable[PublicIdentity], default: PublicIdentity | None = None) -> None:
+        identities = tuple(identities)
+        self.public_identities = identities
+        self.default_identity = default or (identities[0] if identities else None)
+        self.publish(ContextChange(ContextChange.IDENTITIES, identities))
+
+    # --- state and sessions ----------------------------------------------------------------------------------
+
+    def set_state(self, state: RegistrationState, reason: str = "") -> None:
+        if state == self.state and reason == self.state_reason:
+            return
+        self.state, self.state_reason = state, reason
+        self.publish(ContextChange(ContextChange.STATE, state))
+
+    def add_session(self, session_id: str, session: Any) -> None:
+        self.sessions[session_id] = session
+        self.publish(ContextChange(ContextChange.SESSION_ADDED, session_id))
+
+    def remove_session(self, session_id: str) -> None:
+        if self.sessions.pop(session_id, None) is not None:
+            self.publish(ContextChange(ContextChange.SESSION_REMOVED, session_id))
+
+    # --- change stream ---------------------------------------------------------------------------------------
+
+    def publish(self, change: ContextChange) -> None:
+        """Tell every watcher. A watcher too slow to keep up (64 changes behind) is dropped, never waited for."""
+        for channel in list(self._watchers):
+            try:
+                channel.send_nowait(change)
+            except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+                self._watchers.remove(channel)
+                channel.close()
+
+    async def watch(self) -> AsyncIterator[ContextChange]:
+        """Iterate the changes from now on, until the context ends."""
+        send, receive = trio.open_memory_channel[ContextChange](64)
+        self._watchers.append(send)
+        try:
+            async with receive:
+                async for change in receive:
+                    yield change
+                    if change.kind == ContextChange.ENDED:
+                        return
+        finally:
+            if send in self._watchers:
+                self._watchers.remove(send)
+
+    def end(self, reason: str) -> None:
+        self.set_state(RegistrationState.DEREGISTERED, reason)
+        self.publish(ContextChange(ContextChange.ENDED, reason))
+        for channel in self._watchers:
+            channel.close()
+        self._watchers.clear()
+
+
+class ContextRegistry:
+    """All live registration contexts of a gateway, by private identity."""
+
+    def __init__(self) -> None:
+        self._by_private_identity: dict[str, RegistrationContext] = {}
+
+    def get(self, private_identity: str) -> RegistrationContext | None:
+        return self._by_private_identity.get(private_identity)
+
+    def add(self, context: RegistrationContext) -> RegistrationContext:
+        if context.private_identity in self._by_private_identity:
+            raise ValueError(f"a context for {context.private_identity} exists already")
+        self._by_private_identity[context.private_identity] = context
+        return context
+
+    def remove(self, context: RegistrationContext) -> None:
+        if self._by_private_identity.get(context.private_identity) is context:
+            del self._by_private_identity[context.private_identity]
+
+    def for_public_identity(self, uri: str) -> RegistrationContext | None:
+        for context in self._by_private_identity.values():
+            if any(identity.uri == uri for identity in context.public_identities):
+                return context
+        return None
+
+    def __iter__(self):
+        return iter(list(self._by_private_identity.values()))
+
+    def __len__(self) -> int:
+        return len(self._by_private_identity)

@@ -1,0 +1,65 @@
+// The portal shell: branding, the connection status bar, and each enabled service's browser module.
+// A service module exports mount({ client, panel, portal }); the shell never knows what services exist.
+import { WebimsClient } from "/static/webims.js";
+
+const STATUS_TEXT = {
+  connecting: "Connecting to the gateway…",
+  connected: "Connected",
+  reconnecting: "Reconnecting to the gateway…",
+  closed: "Offline",
+};
+
+export const portal = {
+  client: new WebimsClient(),
+  manifest: null,
+  // Services call this to show their own state (e.g. "Registered as sip:mary@ims.test") in the status bar.
+  setStatus(state, text) {
+    const status = document.getElementById("status");
+    status.dataset.state = state;
+    status.textContent = text;  // textContent everywhere: remote text never becomes HTML
+  },
+};
+
+async function start() {
+  const response = await fetch("/portal.json");
+  portal.manifest = await response.json();
+  const operator = portal.manifest.operator;
+  document.getElementById("operator-name").textContent = operator.name;
+  document.title = operator.name;
+  if (operator.logo) {
+    const logo = document.getElementById("operator-logo");
+    logo.src = operator.logo;
+    logo.hidden = false;
+  }
+  portal.client.addEventListener("statechange", ({ detail }) => {
+    portal.setStatus(detail.state, detail.reason || STATUS_TEXT[detail.state] || detail.state);
+  });
+  await loadServices(portal.manifest.services);
+  try {
+    await portal.client.connect();
+  } catch (error) {
+    portal.setStatus("reconnecting", error.message);
+  }
+}
+
+async function loadServices(services) {
+  const panels = document.getElementById("panels");
+  for (const [name, service] of Object.entries(services)) {
+    for (const href of service.styles) {
+      const link = document.createElement("link");
+      link.rel = "stylesheet";
+      link.href = href;
+      document.head.append(link);
+    }
+    for (const url of service.modules) {
+      try {
+        const module = await import(url);
+        module.mount?.({ client: portal.client, panel: panels, portal });
+      } catch (error) {
+        console.warn(`The ${name} service's page module failed to load: ${error.message}`);
+      }
+    }
+  }
+}
+
+start().catch((error) => portal.setStatus("closed", `The portal could not start: ${error.message}`));

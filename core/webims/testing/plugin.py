@@ -1,0 +1,31 @@
+"""pytest plugin (entry point ``pytest11``): test one webims plugin in isolation, as pytester tests pytest plugins.
+
+Fixtures (pytest-trio, ``trio_mode = true``):
+
+- ``webims_gateway``: ``await webims_gateway(services={...}, instances={...}, settings={...}, **gateway_keys)``
+  starts an in-process gateway with only what you name enabled; it stops when the test ends.
+- ``webims_browser``: ``await webims_browser(gateway)`` opens a protocol-level browser tab (hello done) on it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from webims.testing.browser import BrowserClient, BrowserError, open_browser
+from webims.testing.gateway import make_config, start_gateway
+
+__all__ = ["BrowserClient", "BrowserError", "make_config"]
+
+
+@pytest.fixture
+async def webims_gateway(nursery):
+    async def start(services=None, *, instances=None, settings=None, **gateway):
+        return await start_gateway(nursery, services, instances=instances, settings=settings, **gateway)
+    return start
+
+
+@pytest.fixture
+async def webims_browser(nursery):
+    async def open_tab(gateway, *, origin=None, hello=True) -> BrowserClient:
+        return await open_browser(nursery, gateway.url, origin=origin, hello=hello)
+    return open_tab
