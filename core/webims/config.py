@@ -151,6 +151,8 @@ CORE_SCHEMA: Schema = {
         "proxy": Setting(str, REQUIRED, "the IMS core's SIP URI the gateway sends to", sip_uri),
         "domain": Setting(str, REQUIRED, "the home network domain, e.g. ims.test"),
         "realm": Setting(str, "", "digest realm; defaults to the domain"),
+        "listen": Setting(str, "127.0.0.1:0", "the gateway's own SIP address (UDP and TCP); port 0 = any free",
+                          host_port),
     },
 }
 
@@ -183,6 +185,7 @@ class ImsConfig:
     proxy: str
     domain: str
     realm: str
+    listen: tuple[str, int] = ("127.0.0.1", 0)
 
 
 @attrs.frozen
@@ -236,7 +239,7 @@ def parse_config(document: Mapping[str, Any], base: Path = Path(".")) -> tuple[C
     config = Config(
         gateway=gateway,
         portal=PortalConfig(portal["operator_name"], base / portal["logo"] if portal["logo"] else None),
-        ims=ImsConfig(ims["proxy"], ims["domain"], ims["realm"] or ims["domain"]),
+        ims=ImsConfig(ims["proxy"], ims["domain"], ims["realm"] or ims["domain"], _split_host_port(ims["listen"])),
         services=MappingProxyType(services),
         settings=MappingProxyType({name: MappingProxyType(dict(table)) for name, table in settings.items()}),
     )
@@ -268,8 +271,7 @@ def _parse_services(table: Any) -> tuple[dict[str, SpecifierSet], list[ConfigPro
 def _gateway_config(values: Mapping[str, Any], base: Path, problems: list[ConfigProblem]) -> GatewayConfig | None:
     if any(problem.key.startswith("gateway.") for problem in problems):
         return None
-    host, _, port = values["listen"].rpartition(":")
-    host = host.strip("[]")
+    host, port = _split_host_port(values["listen"])
     tls_values = values["tls"]
     tls = None
     if tls_values["cert"] or tls_values["key"]:
@@ -289,13 +291,18 @@ def _gateway_config(values: Mapping[str, Any], base: Path, problems: list[Config
                                           f"must be an origin like https://portal.example.net, not {origin!r}"))
     return GatewayConfig(
         host=host,
-        port=int(port),
+        port=port,
         allowed_origins=tuple(values["allowed_origins"]),
         max_frame_bytes=values["max_frame_bytes"],
         log_format=values["log_format"],
         log_level=values["log_level"],
         tls=tls,
     )
+
+
+def _split_host_port(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
 def _is_loopback(host: str) -> bool:

@@ -9,7 +9,7 @@ and react to its changes; they never keep their own copy.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import attrs
@@ -52,6 +52,14 @@ class ContextChange:
     detail: Any = None
 
 
+@attrs.frozen
+class DialogClaim:
+    """Which service owns a dialog, so in-dialog requests (and stray ACKs/2xx) reach it."""
+
+    service: str
+    on_stray: Callable[[Any], Awaitable[None]] | None = None
+
+
 @attrs.define(eq=False)
 class RegistrationContext:
     private_identity: str
@@ -64,6 +72,8 @@ class RegistrationContext:
     # IMS sessions by id: calls, chats, subscriptions. Values are owned by the plugin that created them.
     sessions: dict[str, Any] = attrs.field(factory=dict)
     browsers: set[Any] = attrs.field(factory=set)
+    # (Call-ID, our tag) -> the service that owns that dialog.
+    dialogs: dict[tuple[str, str], DialogClaim] = attrs.field(factory=dict)
     _watchers: list[trio.MemorySendChannel] = attrs.field(factory=list, init=False, repr=False)
 
     # --- identities ------------------------------------------------------------------------------------------
@@ -105,10 +115,19 @@ class RegistrationContext:
         if self.sessions.pop(session_id, None) is not None:
             self.publish(ContextChange(ContextChange.SESSION_REMOVED, session_id))
 
+    def claim_dialog(self, call_id: str, local_tag: str, claim: DialogClaim) -> None:
+        self.dialogs[(call_id, local_tag)] = claim
+
+    def release_dialog(self, call_id: str, local_tag: str) -> None:
+        self.dialogs.pop((call_id, local_tag), None)
+
+    def dialog_claim(self, call_id: str, local_tag: str) -> DialogClaim | None:
+        return self.dialogs.get((call_id, local_tag))
+
     # --- change stream ---------------------------------------------------------------------------------------
 
     def publish(self, change: ContextChange) -> None:
-        """Tell every watcher. A watcher too slow to keep up (64 changes behind) is dropped, never waited for."""
+        """Tell every watcher. A watcher whose buffer is full is dropped, never waited for."""
         for channel in list(self._watchers):
             try:
                 channel.send_nowait(change)
@@ -116,19 +135,15 @@ class RegistrationContext:
                 self._watchers.remove(channel)
                 channel.close()
 
-    async def watch(self) -> AsyncIterator[ContextChange]:
-        """Iterate the changes from now on, until the context ends."""
-        send, receive = trio.open_memory_channel[ContextChange](64)
+    def watch(self, buffer: float = 64) -> trio.MemoryReceiveChannel[ContextChange]:
+        """A channel of the changes from now on (``async for change in context.watch()``).
+
+        It closes after the ``ended`` change. Close it to stop watching; a watcher that falls ``buffer``
+        changes behind is dropped (its channel closes), so a stuck plugin can never block the others.
+        """
+        send, receive = trio.open_memory_channel[ContextChange](buffer)
         self._watchers.append(send)
-        try:
-            async with receive:
-                async for change in receive:
-                    yield change
-                    if change.kind == ContextChange.ENDED:
-                        return
-        finally:
-            if send in self._watchers:
-                self._watchers.remove(send)
+        return receive
 
     def end(self, reason: str) -> None:
         self.set_state(RegistrationState.DEREGISTERED, reason)
@@ -160,6 +175,13 @@ class ContextRegistry:
     def for_public_identity(self, uri: str) -> RegistrationContext | None:
         for context in self._by_private_identity.values():
             if any(identity.uri == uri for identity in context.public_identities):
+                return context
+        return None
+
+    def for_contact_user(self, user: str) -> RegistrationContext | None:
+        """The context whose user agent registered a Contact with this user part (requests from the IMS)."""
+        for context in self._by_private_identity.values():
+            if context.user_agent is not None and context.user_agent.contact_user == user:
                 return context
         return None
 

@@ -7,6 +7,7 @@ and its requests. Stopping the gateway cancels them all; plugins get ``webims_ga
 from __future__ import annotations
 
 import inspect
+import math
 import ssl
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,11 @@ import trio_websocket
 
 from webims import log
 from webims.config import Config
-from webims.context import ContextRegistry
+from webims.context import ContextRegistry, RegistrationContext
 from webims.gateway.http import HttpRequest, HttpResponse, serve_http, static_file
 from webims.gateway.router import Router
 from webims.gateway.session import BrowserSession
+from webims.gateway.sip import GatewaySip
 from webims.gateway.streams import HandoverStream
 from webims.plugins import PluginHost
 from webims.protocol.codes import CLOSE_GOING_AWAY
@@ -37,6 +39,7 @@ class Gateway:
         self.contexts = ContextRegistry()
         self.sessions: dict[str, BrowserSession] = {}
         self.router = Router(self)
+        self.sip = GatewaySip(self)
         self.nursery: trio.Nursery | None = None
         self.port: int | None = None
         self._ssl_context = _ssl_context(config) if config.gateway.tls else None
@@ -58,6 +61,7 @@ class Gateway:
         try:
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
+                await self.sip.start(nursery)
                 for name, loaded in self.plugins.services.items():
                     await _maybe_await(self.plugins.call_owner(name, "webims_gateway_started", gateway=self,
                                                                settings=loaded.settings))
@@ -74,6 +78,19 @@ class Gateway:
                 await session.close(CLOSE_GOING_AWAY, "the gateway is shutting down")
         await self.broadcast("webims_gateway_stopping", gateway=self)
         _log.info("gateway.stopped")
+
+    def add_context(self, context: RegistrationContext) -> RegistrationContext:
+        """Register a subscriber's context; its changes are broadcast to plugins, in order, until it ends."""
+        self.contexts.add(context)
+        changes = context.watch(buffer=math.inf)  # the gateway's own watcher is never dropped
+
+        async def forward() -> None:
+            async with changes:
+                async for change in changes:
+                    await self.broadcast("webims_context_changed", context=context, change=change)
+            self.contexts.remove(context)
+        self.nursery.start_soon(forward)
+        return context
 
     async def broadcast(self, hook_name: str, **kwargs: Any) -> None:
         """Call a broadcast hook on every plugin in turn; one plugin's failure is logged, not spread."""

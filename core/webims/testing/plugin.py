@@ -5,6 +5,8 @@ Fixtures (pytest-trio, ``trio_mode = true``):
 - ``webims_gateway``: ``await webims_gateway(services={...}, instances={...}, settings={...}, **gateway_keys)``
   starts an in-process gateway with only what you name enabled; it stops when the test ends.
 - ``webims_browser``: ``await webims_browser(gateway)`` opens a protocol-level browser tab (hello done) on it.
+- ``sip_peer``: ``await sip_peer()`` starts a scriptable SIP peer (``webims.testing.sip_peer.SipPeer``) on a
+  free loopback port: ``expect()`` requests and answer them, or send requests of its own.
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ __all__ = ["BrowserClient", "BrowserError", "make_config"]
 async def webims_gateway(nursery):
     async def start(services=None, *, instances=None, settings=None, **gateway):
         return await start_gateway(nursery, services, instances=instances, settings=settings, **gateway)
+    return start
+
+
+@pytest.fixture
+async def sip_peer(nursery):
+    from webims.testing.sip_peer import SipPeer
+
+    async def start(answer_within: float = 30) -> SipPeer:
+        return await SipPeer(answer_within).start(nursery)
     return start
 
 
