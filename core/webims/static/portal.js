@@ -9,16 +9,31 @@ const STATUS_TEXT = {
   closed: "Offline",
 };
 
-export const portal = {
-  client: new WebimsClient(),
-  manifest: null,
+// The portal object every service module gets. It is an EventTarget: the auth module dispatches "login"
+// (detail: the login result) and "logout" (detail: { reason }); others show or hide their panels on them.
+class Portal extends EventTarget {
+  constructor() {
+    super();
+    this.client = new WebimsClient();
+    this.manifest = null;
+    this.account = null;           // the login result while logged in: identities, default, ...
+    this.selectedIdentity = null;  // the public identity chosen in the identity picker
+  }
+
   // Services call this to show their own state (e.g. "Registered as sip:mary@ims.test") in the status bar.
   setStatus(state, text) {
     const status = document.getElementById("status");
     status.dataset.state = state;
     status.textContent = text;  // textContent everywhere: remote text never becomes HTML
-  },
-};
+  }
+
+  // The element a service puts its header controls into (identity picker, logout, presence status).
+  get headerSlot() {
+    return document.getElementById("header-slot");
+  }
+}
+
+export const portal = new Portal();
 
 async function start() {
   const response = await fetch("/portal.json");
@@ -32,6 +47,8 @@ async function start() {
     logo.hidden = false;
   }
   portal.client.addEventListener("statechange", ({ detail }) => {
+    // Once logged in, the auth module owns the status bar, except while the gateway itself is unreachable.
+    if (portal.account && detail.state === "connected") return;
     portal.setStatus(detail.state, detail.reason || STATUS_TEXT[detail.state] || detail.state);
   });
   await loadServices(portal.manifest.services);

@@ -10,15 +10,16 @@ from webims.gateway import Gateway, build_gateway
 
 
 def make_config(services: dict[str, Any] | None = None, settings: dict[str, dict] | None = None,
-                **gateway: Any):
+                ims: dict[str, Any] | None = None, **gateway: Any):
     """A valid config for tests: loopback on a free port, the given services (``{"hello": "*"}``) and settings.
 
-    Keyword arguments override ``[gateway]`` keys (``max_frame_bytes=2048``, ``allowed_origins=[...]``).
+    ``ims`` overrides ``[ims]`` keys (``{"proxy": peer.uri()}``); other keyword arguments override ``[gateway]``
+    keys (``max_frame_bytes=2048``, ``allowed_origins=[...]``).
     """
     document = {
         "gateway": {"listen": "127.0.0.1:0", **gateway},
         "portal": {"operator_name": "Test Telecom"},
-        "ims": {"proxy": "sip:127.0.0.1:5060", "domain": "ims.test"},
+        "ims": {"proxy": "sip:127.0.0.1:5060", "domain": "ims.test", **(ims or {})},
         "services": {name: ("*" if constraint is True else constraint)
                      for name, constraint in (services or {}).items()},
         "settings": settings or {},
@@ -30,7 +31,8 @@ def make_config(services: dict[str, Any] | None = None, settings: dict[str, dict
 
 
 async def start_gateway(nursery, services: dict[str, Any] | None = None, *, instances: dict[str, Any] | None = None,
-                        settings: dict[str, dict] | None = None, **gateway: Any) -> Gateway:
+                        settings: dict[str, dict] | None = None, ims: dict[str, Any] | None = None,
+                        **gateway: Any) -> Gateway:
     """Start a gateway in ``nursery`` and return it once it listens (``gateway.url`` is then set).
 
     ``instances`` maps service names to plugin objects that need not be installed; they are enabled too.
@@ -38,5 +40,5 @@ async def start_gateway(nursery, services: dict[str, Any] | None = None, *, inst
     services = dict(services or {})
     for name in instances or {}:
         services.setdefault(name, "*")
-    config = make_config(services, settings, **gateway)
+    config = make_config(services, settings, ims, **gateway)
     return await nursery.start(build_gateway(config, instances=instances).serve)

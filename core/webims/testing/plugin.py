@@ -5,6 +5,8 @@ Fixtures (pytest-trio, ``trio_mode = true``):
 - ``webims_gateway``: ``await webims_gateway(services={...}, instances={...}, settings={...}, **gateway_keys)``
   starts an in-process gateway with only what you name enabled; it stops when the test ends.
 - ``webims_browser``: ``await webims_browser(gateway)`` opens a protocol-level browser tab (hello done) on it.
+- ``fake_ims``: ``await fake_ims({"mary": FakeAccount("pw", ["sip:mary@ims.test"])})`` starts a small scriptable
+  IMS core (registrar with digest, reg event); point the gateway at it with ``ims={"proxy": ims.uri}``.
 - ``sip_peer``: ``await sip_peer()`` starts a scriptable SIP peer (``webims.testing.sip_peer.SipPeer``) on a
   free loopback port: ``expect()`` requests and answer them, or send requests of its own.
 """
@@ -21,8 +23,8 @@ __all__ = ["BrowserClient", "BrowserError", "make_config"]
 
 @pytest.fixture
 async def webims_gateway(nursery):
-    async def start(services=None, *, instances=None, settings=None, **gateway):
-        return await start_gateway(nursery, services, instances=instances, settings=settings, **gateway)
+    async def start(services=None, *, instances=None, settings=None, ims=None, **gateway):
+        return await start_gateway(nursery, services, instances=instances, settings=settings, ims=ims, **gateway)
     return start
 
 
@@ -32,6 +34,15 @@ async def sip_peer(nursery):
 
     async def start(answer_within: float = 30) -> SipPeer:
         return await SipPeer(answer_within).start(nursery)
+    return start
+
+
+@pytest.fixture
+async def fake_ims(nursery):
+    from webims.testing.fake_ims import FakeIms
+
+    async def start(accounts) -> FakeIms:
+        return await FakeIms(accounts).start(nursery)
     return start
 
 

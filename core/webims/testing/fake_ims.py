@@ -1,0 +1,142 @@
+"""A small in-process IMS core for plugin tests: a registrar with digest, the reg event, and a switch to go dark.
+
+It is not the lab (``webims lab`` runs Kamailio, a real IMS core nobody here wrote); it is the quick, fully
+scriptable stand-in a plugin author uses to test her plugin in isolation:
+
+    ims = await fake_ims({"mary": FakeAccount("secret", ["sip:mary@ims.test", "tel:+15550100"])})
+    gateway = await webims_gateway({"auth": True}, ims={"proxy": ims.uri})
+
+Every request it received is in ``ims.requests``; anything it does not handle itself is queued for the test
+(``await ims.expect("INVITE")``).
+"""
+
+from __future__ import annotations
+
+import attrs
+import trio
+
+from webims.ims.endpoint import ServerTransaction
+from webims.sip import Authorization, Request, make_challenge, new_tag, verify
+from webims.testing.sip_peer import SipPeer
+
+REALM = "ims.test"
+
+
+@attrs.frozen
+class FakeAccount:
+    password: str
+    identities: tuple[str, ...] = attrs.field(converter=tuple)
+
+
+@attrs.define
+class Binding:
+    contact: str
+    expires: int
+    source: object
+
+
+class FakeIms(SipPeer):
+    def __init__(self, accounts: dict[str, FakeAccount]):
+        super().__init__()
+        self.accounts = accounts
+        self.requests: list[Request] = []
+        self.bindings: dict[str, Binding] = {}  # private identity -> binding
+        self.reg_subscribers: dict[str, tuple[Request, str]] = {}  # private identity -> (SUBSCRIBE, our tag)
+        self.dark = False
+        self.min_expires = 0
+
+    @property
+    def uri(self) -> str:
+        return f"sip:127.0.0.1:{self.address.port}"
+
+    def registers(self) -> list[Request]:
+        return [request for request in self.requests if request.method == "REGISTER"]
+
+    async def _on_request(self, transaction: ServerTransaction) -> None:
+        request = transaction.request
+        self.requests.append(request)
+        if self.dark:
+            await trio.sleep_forever()  # nobody home: the client's transaction times out
+        handler = {"REGISTER": self._register, "OPTIONS": self._options, "SUBSCRIBE": self._subscribe}.get(
+            request.method)
+        if handler is None:
+            await super()._on_request(transaction)  # queued for the test: ``await ims.expect("INVITE")``
+        else:
+            await handler(transaction)
+
+    async def _options(self, transaction: ServerTransaction) -> None:
+        await transaction.reply(200)
+
+    def _authenticated(self, request: Request) -> str | None:
+        credentials = request.headers.get("Authorization")
+        if credentials is None:
+            return None
+        username = Authorization.parse(credentials).param("username")
+        account = self.accounts.get(username or "")
+        if account and verify(credentials, method=request.method, password=account.password):
+            return username
+        return ""
+
+    async def _register(self, transaction: ServerTransaction) -> None:
+        request = transaction.request
+        username = self._authenticated(request)
+        if username is None:
+            await transaction.reply(401, headers=[("WWW-Authenticate", make_challenge(REALM, algorithm="MD5"))])
+            return
+        if not username:
+            await transaction.reply(403, "Authentication failed")
+            return
+        expires = request.expires if request.expires is not None else 600
+        if 0 < expires < self.min_expires:
+            await transaction.reply(423, headers=[("Min-Expires", str(self.min_expires))])
+            return
+        contact = request.headers.get("Contact") or ""
+        if expires == 0:
+            self.bindings.pop(username, None)
+            await transaction.reply(200)
+            return
+        self.bindings[username] = Binding(contact, expires, transaction.source)
+        account = self.accounts[username]
+        associated = ", ".join(f"<{identity}>" for identity in account.identities)
+        await transaction.reply(200, headers=[
+            ("Contact", f"{contact.split(';expires=')[0]};expires={expires}"),
+            ("P-Associated-URI", associated),
+            ("Service-Route", f"<{self.uri};lr>"),
+        ])
+
+    async def _subscribe(self, transaction: ServerTransaction) -> None:
+        request = transaction.request
+        username = self._owner_of(str(request.from_.uri))
+        if username is None:
+            await transaction.reply(403, "Not your registration")
+            return
+        tag = new_tag()
+        await transaction.reply(200, to_tag=tag, headers=[("Contact", f"<{self.uri}>"),
+                                                          ("Expires", str(request.expires or 600))])
+        if request.expires != 0:
+            self.reg_subscribers[username] = (request, tag)
+
+    def _owner_of(self, identity: str) -> str | None:
+        for username, account in self.accounts.items():
+            if identity in account.identities or identity == f"sip:{username}@{REALM}":
+                return username
+        return None
+
+    async def deregister(self, username: str, event: str = "deactivated") -> int:
+        """Network-initiated de-registration: drop the binding and NOTIFY the reg event subscriber."""
+        binding = self.bindings.pop(username)
+        subscribe, tag = self.reg_subscribers[username]
+        contact_uri = binding.contact.split(">")[0].lstrip("<")
+        body = (f'<?xml version="1.0"?><reginfo xmlns="urn:ietf:params:xml:ns:reginfo" version="1" state="full">'
+                f'<registration aor="{self.accounts[username].identities[0]}" id="a1" state="terminated">'
+                f'<contact id="c1" state="terminated" event="{event}"><uri>{contact_uri}</uri></contact>'
+                f'</registration></reginfo>').encode()
+        agent = self.agent(binding.source)
+        notify = agent.build_request(
+            "NOTIFY", str(subscribe.contacts[0].uri), from_uri=str(subscribe.to.uri), to_uri=str(subscribe.from_.uri),
+            call_id=subscribe.call_id, from_tag=tag, route=(), body=body, content_type="application/reginfo+xml",
+            headers=[("Event", "reg"), ("Subscription-State", "terminated;reason=deactivated")])
+        fields = notify.headers.copy()
+        fields.set("To", f"<{subscribe.from_.uri}>;tag={subscribe.from_tag}")
+        notify = Request("NOTIFY", notify.uri, fields, body)
+        return (await agent.send(notify, authenticate=False)).status

@@ -1,0 +1,149 @@
+"""The auth service against the test kit's fake IMS core: login, identities, abuse, logout, resume."""
+
+import pytest
+import trio
+
+from webims.testing import BrowserError
+from webims.testing.fake_ims import FakeAccount
+
+MARY = FakeAccount("secret", ["sip:mary@ims.test", "tel:+15550100", "sip:mary.work@ims.test"])
+FAST = {"keepalive_interval": 0.5, "grace_seconds": 2, "max_failures": 3, "lockout_seconds": 30,
+        "shutdown_seconds": 0.2}
+
+
+@pytest.fixture
+async def ims(fake_ims):
+    return await fake_ims({"mary": MARY, "mary.phone": FakeAccount("other", MARY.identities)})
+
+
+@pytest.fixture
+async def gateway(webims_gateway, ims):
+    return await webims_gateway({"auth": True}, ims={"proxy": ims.uri}, settings={"auth": FAST})
+
+
+async def login(tab, username="mary", password="secret"):
+    return await tab.request("auth", "login", {"username": username, "password": password})
+
+
+async def test_login_registers_and_returns_the_implicit_set(gateway, webims_browser, ims):
+    result = await login(await webims_browser(gateway))
+    assert [i["uri"] for i in result["identities"]] == list(MARY.identities)
+    assert result["default"] == "sip:mary@ims.test"
+    assert result["state"] == "registered"
+    assert "mary" in ims.bindings
+    register = ims.registers()[-1]
+    contact = register.contacts[0]
+    assert contact.sip_instance and contact.reg_id == 1
+
+
+async def test_each_credential_of_a_subscription_works(gateway, webims_browser, ims):
+    assert (await login(await webims_browser(gateway), "mary.phone", "other"))["state"] == "registered"
+    assert "mary.phone" in ims.bindings
+
+
+async def test_a_wrong_password_gets_one_generic_error_and_leaves_no_registration(gateway, webims_browser, ims):
+    tab = await webims_browser(gateway)
+    for username, password in (("mary", "wrong"), ("nobody", "secret")):
+        with pytest.raises(BrowserError) as error:
+            await login(tab, username, password)
+        assert error.value.code == "login_failed"
+        assert error.value.message == "The username or password is not correct."
+    assert ims.bindings == {}
+    assert len(gateway.contexts) == 0
+
+
+async def test_repeated_failures_lock_the_username_out_with_a_wait_time(gateway, webims_browser):
+    tab = await webims_browser(gateway)
+    for _ in range(3):
+        with pytest.raises(BrowserError):
+            await login(tab, password="wrong")
+    with pytest.raises(BrowserError) as error:
+        await login(tab)  # even the right password waits now
+    assert error.value.code == "too_many_attempts"
+    assert "Try again in 30 s" in error.value.message
+
+
+async def test_services_needing_login_refuse_before_it(gateway, webims_browser):
+    tab = await webims_browser(gateway)
+    with pytest.raises(BrowserError) as error:
+        await tab.request("auth", "login", {"username": "mary"})
+    assert error.value.code == "bad_request"
+
+
+async def test_two_tabs_share_one_registration(gateway, webims_browser, ims):
+    first, second = await webims_browser(gateway), await webims_browser(gateway)
+    await login(first)
+    await login(second)
+    assert len(ims.registers()) == 2  # one challenged, one authorized: a single registration
+    assert len(gateway.contexts) == 1
+
+
+async def test_logout_deregisters_and_tells_every_tab(gateway, webims_browser, ims):
+    first, second = await webims_browser(gateway), await webims_browser(gateway)
+    await login(first)
+    await login(second)
+    await first.request("auth", "logout")
+    assert ims.bindings == {}
+    event = await second.next_event("auth", "logged_out")
+    assert event["body"]["reason"] == "You logged out."
+    assert ims.registers()[-1].expires == 0
+
+
+async def test_a_reloaded_tab_resumes_without_a_new_register(gateway, webims_browser, ims):
+    tab = await webims_browser(gateway)
+    token = (await login(tab))["resume_token"]
+    await tab.websocket.aclose()
+    registers = len(ims.registers())
+    reloaded = await webims_browser(gateway)
+    result = await reloaded.request("auth", "resume", {"token": token})
+    assert result["state"] == "registered" and result["resume_token"] != token
+    assert len(ims.registers()) == registers
+    with pytest.raises(BrowserError) as error:  # a token works once
+        await (await webims_browser(gateway)).request("auth", "resume", {"token": token})
+    assert error.value.code == "resume_failed"
+
+
+async def test_without_a_tab_the_registration_ends_after_the_grace_period(gateway, webims_browser, ims):
+    tab = await webims_browser(gateway)
+    token = (await login(tab))["resume_token"]
+    await tab.websocket.aclose()
+    with trio.fail_after(10):
+        while ims.bindings:
+            await trio.sleep(0.1)
+    with pytest.raises(BrowserError):
+        await (await webims_browser(gateway)).request("auth", "resume", {"token": token})
+
+
+async def test_network_deregistration_reaches_the_browser_at_once(gateway, webims_browser, ims):
+    tab = await webims_browser(gateway)
+    await login(tab)
+    with trio.fail_after(5):
+        while "mary" not in ims.reg_subscribers:
+            await trio.sleep(0.05)
+    assert await ims.deregister("mary") == 200
+    event = await tab.next_event("auth", "logged_out")
+    assert event["body"]["reason"] == "The IMS network ended your registration."
+    with trio.fail_after(2):
+        while len(gateway.contexts):
+            await trio.sleep(0.01)
+
+
+async def test_an_ims_outage_shows_reconnecting_then_registers_again(gateway, webims_browser, ims, autojump_clock):
+    tab = await webims_browser(gateway)
+    await login(tab)
+    ims.dark = True
+    event = await tab.next_event("auth", "registration", timeout=120)
+    assert event["body"]["state"] == "reconnecting"
+    assert "not reachable" in event["body"]["reason"]
+    registers = len(ims.registers())
+    ims.bindings.clear()  # a restarted core has forgotten everyone
+    ims.dark = False
+    event = await tab.next_event("auth", "registration", timeout=120)
+    assert event["body"]["state"] == "registered"
+    assert "mary" in ims.bindings and len(ims.registers()) > registers
+
+
+async def test_423_interval_too_brief_is_followed(gateway, webims_browser, ims):
+    ims.min_expires = 3600
+    await login(await webims_browser(gateway))
+    assert ims.bindings["mary"].expires == 3600

@@ -1,0 +1,82 @@
+"""Reading ``application/reginfo+xml`` (RFC 3680 §5.3): what the IMS says about a registration.
+
+Pure data in, data out. Parsed with defusedxml: the document comes from the network, and an entity-expansion
+bomb in a NOTIFY must cost us nothing.
+"""
+
+from __future__ import annotations
+
+import attrs
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+NS = "{urn:ietf:params:xml:ns:reginfo}"
+MAX_DOCUMENT_BYTES = 64 * 1024
+
+
+class RegInfoError(ValueError):
+    """The reginfo document is malformed or too large; the NOTIFY is answered 400 with this reason."""
+
+
+@attrs.frozen
+class ContactState:
+    uri: str
+    state: str  # active | terminated
+    event: str  # registered, created, refreshed, shortened, expired, deactivated, probation, unregistered, rejected
+
+
+@attrs.frozen
+class AorState:
+    aor: str
+    state: str  # init | active | terminated
+    contacts: tuple[ContactState, ...]
+
+
+@attrs.frozen
+class RegInfo:
+    version: int
+    full: bool
+    registrations: tuple[AorState, ...]
+
+
+def parse_reginfo(body: bytes) -> RegInfo:
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise RegInfoError(f"reginfo document of {len(body)} bytes is larger than {MAX_DOCUMENT_BYTES}")
+    try:
+        root = ElementTree.fromstring(body)
+    except (ElementTree.ParseError, DefusedXmlException) as error:
+        raise RegInfoError(f"reginfo is not acceptable XML: {error}") from None
+    if root.tag != f"{NS}reginfo":
+        raise RegInfoError(f"expected a reginfo document, got <{root.tag}>")
+    try:
+        version = int(root.get("version", ""))
+    except ValueError:
+        raise RegInfoError("reginfo has no numeric version") from None
+    registrations = []
+    for registration in root.findall(f"{NS}registration"):
+        contacts = tuple(
+            ContactState((contact.findtext(f"{NS}uri") or "").strip(), contact.get("state", ""),
+                         contact.get("event", ""))
+            for contact in registration.findall(f"{NS}contact"))
+        registrations.append(AorState(registration.get("aor", ""), registration.get("state", ""), contacts))
+    return RegInfo(version, root.get("state") == "full", tuple(registrations))
+
+
+def contact_removed(info: RegInfo, contact_uri: str) -> str | None:
+    """The event that removed our contact (``deactivated``, ``unregistered``, ``rejected``...), or None.
+
+    Contacts compare by URI without parameters' order mattering to us: we match on the user@host:port part,
+    which is unique per registration on this gateway.
+    """
+    wanted = _core(contact_uri)
+    for registration in info.registrations:
+        for contact in registration.contacts:
+            if _core(contact.uri) == wanted and contact.state == "terminated":
+                return contact.event or "terminated"
+        if registration.state == "terminated" and any(_core(c.uri) == wanted for c in registration.contacts):
+            return "terminated"
+    return None
+
+
+def _core(uri: str) -> str:
+    return uri.strip("<>").split(";", 1)[0].lower()
