@@ -21,11 +21,12 @@ import attrs
 
 from .errors import LocalProtocolError, RemoteProtocolError
 from .headers import Contact, Headers, NameAddr
-from .message import Message, Request, Response
+from .message import Message, Request, Response, make_response
 from .prack import RAck, is_reliable_provisional, rseq_of
 from .uri import SipUri, Uri
 
 __all__ = [
+    "dialog_response",
     "Dialog",
     "DialogId",
     "DialogSet",
@@ -92,6 +93,15 @@ def _has_sdp(message: Message) -> bool:
 def _contact_uri(message: Message) -> Uri | None:
     contacts = message.contacts
     return contacts[0].uri if contacts and contacts[0].uri is not None else None
+
+
+def dialog_response(request: Request, status: int, reason: str | None = None, *, to_tag: str, contact: str,
+                    headers: Iterable[tuple[str, str]] = (), body: bytes = b"") -> Response:
+    """A response that creates (or confirms) a dialog, as §12.1.1 asks a UAS to build it: our To tag, our
+    Contact, and the request's Record-Route copied in order so the caller learns the route set."""
+    fields = [("Record-Route", value) for value in request.headers.get_all("Record-Route")]
+    fields += [("Contact", contact), *headers]
+    return make_response(request, status, reason, to_tag=to_tag, headers=fields, body=body)
 
 
 def _final_to_invite(response: Response) -> bool:

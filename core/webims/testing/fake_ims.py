@@ -86,6 +86,9 @@ class FakeIms(SipPeer):
         if not username:
             await transaction.reply(403, "Authentication failed")
             return
+        if self._owner_of(str(request.to.uri)) != username:  # as an S-CSCF checks the IMPU against the IMPI
+            await transaction.reply(403, "Public identity not of this subscription")
+            return
         expires = request.expires if request.expires is not None else 600
         if 0 < expires < self.min_expires:
             await transaction.reply(423, headers=[("Min-Expires", str(self.min_expires))])

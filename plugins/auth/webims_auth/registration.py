@@ -83,7 +83,8 @@ class Registration:
     async def _send_register(self, expires: int) -> Response:
         self.call_id = self.call_id or new_call_id()  # one Call-ID for all REGISTERs of a binding (§10.2.4)
         request = self.agent.build_request(
-            "REGISTER", f"sip:{self.agent.domain}", from_uri=self.public_identity, call_id=self.call_id,
+            "REGISTER", f"sip:{self.agent.domain}", from_uri=self.public_identity, to_uri=self.public_identity,
+            call_id=self.call_id,
             route=(),  # a REGISTER goes to the registrar without the Service-Route (RFC 3608 §6)
             headers=[("Contact", self.agent.contact(reg_id=1)), ("Expires", str(expires)),
                      ("Supported", "path, outbound, gruu")])
