@@ -17,6 +17,8 @@ import pytest
 
 from webims.testing.browser import BrowserClient, BrowserError, open_browser
 from webims.testing.gateway import make_config, start_gateway
+# Native peers (Kamailio lab, baresip, SIPp): lab_core, baresip_factory, sipp.
+from webims.testing.peers.fixtures import baresip_factory, lab_core, sipp  # noqa: F401
 
 __all__ = ["BrowserClient", "BrowserError", "make_config"]
 

@@ -106,3 +106,11 @@ async def test_invite_ack_bye_through_the_record_routing_core(lab_core, sip_peer
     bye = bob.with_via(dialog.create_request("BYE"))
     assert (await bob.send(bye, authenticate=False)).status == 200
     assert callee["ack"].cseq.seq == invite.cseq.seq
+
+
+async def test_a_second_credential_registers_its_temporary_public_identity(lab_core, sip_peer):
+    """TS 23.003 §13.4B: without an ISIM the client registers sip:IMPI@domain; the set is the subscription's."""
+    _, response = await register(await sip_peer(), lab_core, "mary.phone", "mary-phone-secret",
+                                 "sip:mary.phone@ims.test")
+    assert response.status == 200, response.reason
+    assert str(response.name_addrs("P-Associated-URI")[0].uri) == "sip:mary@ims.test"

@@ -58,12 +58,16 @@ class PhoneAccount:
 
 @attrs.frozen
 class ReceivedMessage:
+    """A MESSAGE a phone received: who sent it (From URI) and its text."""
+
     peer: str
     text: str
 
 
 @attrs.define
 class BaresipPhone:
+    """A running baresip registered as one subscriber; stop it with `stop()`."""
+
     account: PhoneAccount
     config_dir: Path
     recordings_dir: Path
@@ -96,6 +100,7 @@ class BaresipPhone:
         (config_dir / "config").write_text(_config(ctrl_port, tone, recordings_dir))
         (config_dir / "accounts").write_text(_account_line(account, lab, auto_answer))
         (config_dir / "contacts").write_text("".join(f"<{uri}>\n" for uri in contacts))
+        # stdin stays an open pipe until stop(): the stdio UI busy-loops on a closed one.
         with (config_dir / "baresip.log").open("wb") as log:
             process = subprocess.Popen(
                 [binary, "-f", str(config_dir)], cwd=config_dir, stdin=subprocess.PIPE, stdout=log,
@@ -123,7 +128,9 @@ class BaresipPhone:
         deadline = time.monotonic() + timeout
         while not self.is_registered():
             if time.monotonic() > deadline:
-                raise BaresipError(f"{self.account.public_identity} not registered after {timeout} s\n{self.log_tail()}")
+                raise BaresipError(
+                    f"{self.account.public_identity} not registered after {timeout} s\n{self.log_tail()}"
+                )
             time.sleep(0.05)
 
     def is_registered(self) -> bool:

@@ -19,11 +19,7 @@ def free_port() -> int:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
             tcp.bind((LOOPBACK, 0))
             port = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind((LOOPBACK, port))
-                except OSError:
-                    continue
+            if _is_free(port, socket.SOCK_DGRAM):
                 return port
 
 
@@ -33,3 +29,21 @@ def free_ports(count: int) -> list[int]:
     while len(ports) < count:
         ports.add(free_port())
     return sorted(ports)
+
+
+def free_port_block(count: int) -> int:
+    """The first of `count` consecutive free ports (SIPp binds its media port and the 3 after it)."""
+    while True:
+        first = free_port()
+        if first + count <= 65536 and all(_is_free(first + i, kind) for i in range(1, count)
+                                          for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM)):
+            return first
+
+
+def _is_free(port: int, kind: socket.SocketKind) -> bool:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True

@@ -2,9 +2,10 @@
 
 Scenarios are XML files in `webims/lab/scenarios/`; a run gets its own log dir
 with SIPp's message trace, errors and final screen, parsed into `SippRun`. Each run
-binds free loopback ports for SIP and media (SIPp's default media port is a fixed
-6000). SIPp 3.6 substitutes one injection field inside `[authentication]` at most,
-so digest credentials come from -au/-ap: one subscriber per run.
+binds free loopback ports for SIP and media: SIPp's default media port is a fixed
+6000, and it also binds the three ports after it (RTCP, video). SIPp 3.6
+substitutes one injection field inside `[authentication]` at most, so digest
+credentials come from -au/-ap: one subscriber per run.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import attrs
 
 from webims.testing.peers.errors import require_binary
 from webims.testing.peers.kamailio import LabCore
-from webims.testing.peers.ports import LOOPBACK, free_port
+from webims.testing.peers.ports import LOOPBACK, free_port, free_port_block
 
 SCENARIOS = resources.files("webims.lab") / "scenarios"
 _SEPARATOR = re.compile(r"^-{20,} .*$", re.MULTILINE)
@@ -133,13 +134,16 @@ class Sipp:
         port = free_port()
         keys = {"domain": self.lab.domain, "contact_port": str(port), "expires": "300"} | (keys or {})
         command = [self.binary] + ([] if uas else [f"{self.lab.host}:{self.lab.port}"])
-        command += ["-sf", str(SCENARIOS / scenario), "-i", LOOPBACK, "-p", str(port), "-mp", str(free_port())]
+        media = free_port_block(4)
+        command += ["-sf", str(SCENARIOS / scenario), "-i", LOOPBACK, "-p", str(port), "-mp", str(media)]
         command += ["-m", str(calls), "-nostdin", "-timeout", f"{timeout}s", "-timeout_error"]
         command += _trace_arguments(log_dir) + _optional_arguments(rate, credentials, service)
         command += [word for key, value in keys.items() for word in ("-key", key, value)]
         command += options
         with (log_dir / "stdout.log").open("wb") as out:
-            popen = subprocess.Popen(command, cwd=log_dir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            popen = subprocess.Popen(
+                command, cwd=log_dir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            )
         self._started.append(SippProcess(scenario, port, popen, log_dir))
         return self._started[-1]
 

@@ -16,7 +16,9 @@ import numpy as np
 SAMPLE_RATE = 8000
 
 
-def write_sine_wav(path: Path, frequency: float, seconds: float, *, rate: int = SAMPLE_RATE, level: float = 0.3) -> Path:
+def write_sine_wav(
+    path: Path, frequency: float, seconds: float, *, rate: int = SAMPLE_RATE, level: float = 0.3
+) -> Path:
     """A 16-bit mono WAV of a sine at `frequency` Hz and `level` of full scale."""
     t = np.arange(int(seconds * rate)) / rate
     samples = (np.sin(2 * np.pi * frequency * t) * level * 32767).astype("<i2")
