@@ -44,12 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.add_argument("--json", action="store_true", help="print JSON")
     plugins.set_defaults(handler=cmd_plugins)
 
-    try:
-        from webims.lab.cli import add_lab_command
-    except ImportError:  # the lab ships with the core; tolerate a partial install of it
-        pass
-    else:
-        add_lab_command(commands)
+    from webims.demo import add_demo_command
+    from webims.lab.cli import add_lab_command
+
+    add_lab_command(commands)
+    add_demo_command(commands)
     return parser
 
 
@@ -108,14 +107,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 1
 
-    async def serve() -> None:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(gateway.serve)
-            print(f"webims {webims.__version__}: portal at {gateway.url}/ (Ctrl-C stops)", flush=True)
+    from webims.gateway import serve_until_signalled
+
+    def started() -> None:
+        print(f"webims {webims.__version__}: portal at {gateway.url}/ (Ctrl-C stops)", flush=True)
 
     try:
-        trio.run(serve)
-    except KeyboardInterrupt:
+        trio.run(serve_until_signalled, gateway, started)
         print("stopped", file=sys.stderr)
     except OSError as error:
         print(f"cannot listen on {config.gateway.host}:{config.gateway.port}: {error.strerror}", file=sys.stderr)

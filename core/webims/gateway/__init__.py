@@ -3,7 +3,7 @@
 from webims.gateway.server import Gateway
 from webims.gateway.session import BrowserSession
 
-__all__ = ["BrowserSession", "Gateway", "build_gateway"]
+__all__ = ["BrowserSession", "Gateway", "build_gateway", "serve_until_signalled"]
 
 
 def build_gateway(config, *, instances=None) -> Gateway:
@@ -15,3 +15,18 @@ def build_gateway(config, *, instances=None) -> Gateway:
     from webims.plugins import load_services
 
     return Gateway(config, load_services(config.services, config.settings, instances=instances))
+
+
+async def serve_until_signalled(gateway: Gateway, on_started) -> None:
+    """Serve until SIGINT or SIGTERM, then stop gracefully (tabs told, subscribers de-registered)."""
+    import signal
+
+    import trio
+
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(gateway.serve)
+            on_started()
+            async for _ in signals:
+                nursery.cancel_scope.cancel()
+                break

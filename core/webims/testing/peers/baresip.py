@@ -93,6 +93,7 @@ class BaresipPhone:
         only to a contact of its list).
         """
         binary = require_binary("baresip")
+        config_dir = config_dir.resolve()  # baresip runs in it and is also told its path: keep them one
         config_dir.mkdir(parents=True, exist_ok=True)
         recordings_dir = _short_dir(config_dir / "rec")
         ctrl_port = free_port()
