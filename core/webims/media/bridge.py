@@ -1,0 +1,337 @@
+"""One call's bridge: the browser leg, the IMS leg and the two forwarders between them.
+
+Lives on the media loop (asyncio); the trio call layer reaches it through
+:class:`webims.media.engine.Bridge`. Call flows (RFC 3264 offer/answer on each leg):
+
+- browser calls out: ``accept_browser_offer`` → ``ims_offer`` → ``accept_ims_answer``;
+- a call comes in: ``offer_to_browser`` (from the IMS offer) → ``accept_browser_answer``
+  (returns the IMS answer);
+- later: ``accept_ims_reoffer`` (the phone's re-INVITE: hold, resume, new address),
+  ``set_hold`` + ``ims_offer`` + ``accept_ims_answer`` (our re-INVITE), ``restart_browser_leg``.
+
+Codec choice favours relaying: the IMS offer lists the browser leg's codec first, and the
+browser offer lists the IMS phone's codec first. Only when the legs end with different codecs
+does the bridge transcode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+
+import attrs
+
+import webims.log
+from webims.sip.errors import RemoteProtocolError
+from webims.sip.offer_answer import common_codecs, hold_direction
+from webims.sip.sdp import Codec, Direction, SessionDescription
+
+from .browser_leg import BrowserLeg
+from .codecs import SUPPORTED, Negotiated
+from .config import MediaConfig
+from .dtmf import EventReader, check_digits, send_digits
+from .errors import MediaError
+from .events import CodecChosen, DtmfReceived, IceStateChanged, Leg, MediaEvent, MediaMode, MediaTimeout
+from .ims_leg import ImsLeg
+from .relay import Forwarder
+from .transcode import Transcoder
+
+__all__ = ["CallBridge", "BridgeStats"]
+
+log = webims.log.get("media")
+_HOUSEKEEPING_PERIOD = 1.0
+
+
+@attrs.frozen
+class BridgeStats:
+    """A snapshot for monitoring and tests; ``decoded_frames`` stays 0 while relaying."""
+
+    mode: MediaMode | None
+    browser_codec: str | None
+    ims_codec: str | None
+    ims_port: int
+    to_ims: int
+    to_browser: int
+    dropped: int
+    decoded_frames: int
+    encoded_packets: int
+    ims_round_trip: float | None
+
+
+class CallBridge:
+    def __init__(self, call_id: str, config: MediaConfig, ims: ImsLeg, emit: Callable[[MediaEvent], None]) -> None:
+        self.call_id = call_id
+        self.config = config
+        self.ims = ims
+        self.browser: BrowserLeg | None = None
+        self._emit = emit
+        self._held_locally = False
+        self._pending_ims_offer: str | None = None
+        self._to_ims: Forwarder | None = None
+        self._to_browser: Forwarder | None = None
+        self._wired: tuple[Negotiated, Negotiated] | None = None
+        self._wired_at = time.monotonic()
+        self._timed_out: set[Leg] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._closed = False
+        self._spawn(self._housekeeping())
+
+    @classmethod
+    async def open(cls, call_id: str, config: MediaConfig, emit: Callable[[MediaEvent], None]) -> CallBridge:
+        return cls(call_id, config, await ImsLeg.open(config), emit)
+
+    # --- browser calls out ------------------------------------------------------------------
+
+    async def accept_browser_offer(self, offer: str) -> str:
+        leg = self._new_browser_leg()
+        answer = await leg.accept_offer(offer, _codecs(self.config.browser_codecs))
+        self._adopt_browser_leg(leg)
+        return answer
+
+    def ims_offer(self) -> str:
+        """Our SDP for an INVITE or re-INVITE: the browser leg's codec first, then the others."""
+        first = [self.browser.negotiated.audio] if self.browser and self.browser.negotiated else []
+        return self.ims.make_offer(_unique([*first, *_codecs(self.config.ims_codecs)]))
+
+    async def accept_ims_answer(self, answer: str) -> None:
+        self.ims.accept_answer(answer)
+        self._wire()
+
+    # --- a call comes in --------------------------------------------------------------------
+
+    async def offer_to_browser(self, ims_offer: str) -> str:
+        """Check the phone's offer (MediaError if nothing fits) and make the browser's offer."""
+        offered = _ims_audio_codecs(ims_offer)
+        fits = common_codecs(offered, _codecs(self.config.ims_codecs)) if offered else ()
+        if not fits:
+            self.ims.accept_offer(ims_offer, _codecs(self.config.ims_codecs))  # raises the explanation
+        self._pending_ims_offer = ims_offer
+        leg = self._new_browser_leg()
+        offer = await leg.make_offer(_unique([fits[0], *_codecs(self.config.browser_codecs)]))
+        self.browser = leg
+        return offer
+
+    async def accept_browser_answer(self, answer: str) -> str:
+        """Apply the browser's answer; returns our answer to the phone's offer."""
+        if self.browser is None or self._pending_ims_offer is None:
+            raise MediaError("There is no offer to the browser waiting for its answer.")
+        await self.browser.accept_answer(answer)
+        self._adopt_browser_leg(self.browser)
+        preference = _unique([self.browser.negotiated.audio, *_codecs(self.config.ims_codecs)])
+        ims_answer, _ = self.ims.accept_offer(self._pending_ims_offer, preference)
+        self._pending_ims_offer = None
+        self._wire()
+        return ims_answer
+
+    # --- mid-call ---------------------------------------------------------------------------
+
+    async def accept_ims_reoffer(self, offer: str) -> str:
+        """The phone's re-INVITE (hold, resume, a new address or codec): our answer."""
+        current = [self.ims.negotiated.audio] if self.ims.negotiated else []
+        answer, _ = self.ims.accept_offer(offer, _unique([*current, *_codecs(self.config.ims_codecs)]))
+        self._wire()
+        return answer
+
+    async def set_hold(self, held: bool) -> None:
+        """Hold (or resume) the phone from our side: media stops both ways at once; send
+        :meth:`ims_offer` in a re-INVITE (sendonly while held, RFC 3264 §8.4)."""
+        self._held_locally = held
+        self.ims.local_direction = hold_direction(Direction.SENDRECV) if held else Direction.SENDRECV
+        self._apply_gates()
+
+    async def send_dtmf(self, digits: str, to: Leg | str) -> None:
+        """Play ``digits`` as RFC 4733 events towards one leg; returns when they are sent."""
+        to = Leg(to)
+        try:
+            digits = check_digits(digits)
+        except ValueError as exc:
+            raise MediaError(str(exc) + ".") from None
+        leg = self.ims if to is Leg.IMS else self.browser
+        forwarder = self._to_ims if to is Leg.IMS else self._to_browser
+        if leg is None or leg.negotiated is None or forwarder is None:
+            raise MediaError("Digits can be sent once the call's media is connected.")
+        dtmf = leg.negotiated.dtmf
+        if dtmf is None:
+            phone = "IMS phone" if to is Leg.IMS else "browser"
+            raise MediaError(f"The {phone} did not agree to RFC 4733 DTMF events, so digits cannot be sent to it.")
+        out, send = forwarder.out, forwarder.send
+        was_enabled, forwarder.enabled = forwarder.enabled, False  # no audio while events play (RFC 4733 §2.5.1.1)
+        try:
+            await send_digits(digits, clock_rate=dtmf.clock_rate, ptime_ms=self.config.ptime,
+                              send_event=lambda payload, ts, marker: send(
+                                  out.packet(dtmf.payload_type, int(marker), ts, payload, audio=False)),
+                              timestamp_now=out.timestamp_now)
+        finally:
+            forwarder.enabled = was_enabled and self._gate(to)
+
+    async def restart_browser_leg(self, offer: str) -> str:
+        """A re-attached tab (or an ICE restart): a new peer connection, the IMS leg untouched.
+
+        aiortc cannot restart ICE in place, and a reloaded tab has a new DTLS certificate anyway;
+        the new leg's answer carries a new fingerprint, which makes the browser run a new DTLS
+        handshake (RFC 8842 §5). The phone sees the same continuous stream throughout.
+        """
+        old = self.browser
+        leg = self._new_browser_leg()
+        try:
+            answer = await leg.accept_offer(offer, _codecs(self.config.browser_codecs))
+        except BaseException:
+            await leg.close()
+            raise
+        self._adopt_browser_leg(leg)
+        self._wired = None
+        self._wire()
+        if old is not None:
+            await old.close()
+        return answer
+
+    async def add_browser_candidate(self, candidate: str | None, sdp_mid: str | None = None,
+                                    sdp_mline_index: int | None = None) -> None:
+        if self.browser is None:
+            raise MediaError("A browser ICE candidate arrived before the browser's session description.")
+        await self.browser.add_candidate(candidate, sdp_mid, sdp_mline_index)
+
+    def stats(self) -> BridgeStats:
+        forwarders = [f for f in (self._to_ims, self._to_browser) if f is not None]
+        transcoders = [f.transcoder for f in forwarders if f.transcoder is not None]
+        return BridgeStats(
+            mode=self._mode(),
+            browser_codec=self._wired[0].audio.encoding_name if self._wired else None,
+            ims_codec=self._wired[1].audio.encoding_name if self._wired else None,
+            ims_port=self.ims.port,
+            to_ims=self._to_ims.forwarded if self._to_ims else 0,
+            to_browser=self._to_browser.forwarded if self._to_browser else 0,
+            dropped=sum(f.dropped for f in forwarders),
+            decoded_frames=sum(t.decoded_frames for t in transcoders),
+            encoded_packets=sum(t.encoded_packets for t in transcoders),
+            ims_round_trip=self.ims.rtcp.round_trip,
+        )
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.ims.close()
+        if self.browser is not None:
+            await self.browser.close()
+
+    # --- wiring -----------------------------------------------------------------------------
+
+    def _new_browser_leg(self) -> BrowserLeg:
+        leg: BrowserLeg
+
+        def on_ice_state(state: str) -> None:
+            if leg is self.browser and not self._closed:
+                self._emit(IceStateChanged(state))
+
+        leg = BrowserLeg(self.config, on_ice_state)
+        return leg
+
+    def _adopt_browser_leg(self, leg: BrowserLeg) -> None:
+        self.browser = leg
+        self._wire()
+
+    def _wire(self) -> None:
+        """Connect the legs once both are negotiated; again only if a codec changed."""
+        if self.browser is None or self.browser.negotiated is None or self.ims.negotiated is None:
+            return
+        pair = (self.browser.negotiated, self.ims.negotiated)
+        if pair != self._wired:
+            self._connect(*pair)
+        self._apply_gates()
+
+    def _connect(self, browser: Negotiated, ims: Negotiated) -> None:
+        relay = browser.relays_with(ims)
+        self._to_ims = Forwarder(
+            source=browser, target=ims, out=self.ims.outbound, send=self.ims.send_rtp,
+            on_event=self._event_reader(Leg.BROWSER, browser).feed,
+            transcoder=None if relay else Transcoder(browser.audio, ims.audio, self.ims.ptime))
+        self._to_browser = Forwarder(
+            source=ims, target=browser, out=self.browser.outbound, send=self.browser.send_rtp,
+            on_event=self._event_reader(Leg.IMS, ims).feed,
+            transcoder=None if relay else Transcoder(ims.audio, browser.audio, self.config.ptime))
+        self.browser.on_rtp = self._to_ims.forward
+        self.ims.on_rtp = self._to_browser.forward
+        self._wired = (browser, ims)
+        self._wired_at = time.monotonic()
+        mode = self._mode()
+        log.info("media.bridge.connected", call=self.call_id, mode=mode,
+                 browser=browser.audio.encoding_name, ims=ims.audio.encoding_name)
+        self._emit(CodecChosen(mode, browser.audio.encoding_name, ims.audio.encoding_name))
+
+    def _event_reader(self, leg: Leg, negotiated: Negotiated) -> EventReader:
+        rate = negotiated.dtmf.clock_rate if negotiated.dtmf else negotiated.audio.clock_rate
+        return EventReader(rate, lambda digit, ms: self._emit(DtmfReceived(digit, leg, ms)))
+
+    def _gate(self, towards: Leg) -> bool:
+        if self._held_locally:
+            return False
+        if towards is Leg.IMS:
+            return self.ims.sends_to_peer
+        return self.ims.remote_direction.sends and not self.ims.remote_held
+
+    def _apply_gates(self) -> None:
+        if self._to_ims is not None:
+            self._to_ims.enabled = self._gate(Leg.IMS)
+        if self._to_browser is not None:
+            self._to_browser.enabled = self._gate(Leg.BROWSER)
+
+    def _mode(self) -> MediaMode | None:
+        if self._to_ims is None:
+            return None
+        return MediaMode.RELAY if self._to_ims.transcoder is None else MediaMode.TRANSCODE
+
+    # --- housekeeping: RTCP and media timeouts -----------------------------------------------
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(_HOUSEKEEPING_PERIOD)
+            now = time.monotonic()
+            if self.ims.negotiated is not None and self.ims.rtcp.due(now):
+                self.ims.send_rtcp_report()
+            browser = self.browser
+            if browser is not None and browser.rtcp is not None and browser.connected and browser.rtcp.due(now):
+                browser.send_rtcp_report()
+            if self._wired is not None:
+                self._check_timeout(Leg.IMS, self.ims.last_received, now)
+                self._check_timeout(Leg.BROWSER, self.browser.inbound.last_arrival, now)
+
+    def _check_timeout(self, leg: Leg, last: float | None, now: float) -> None:
+        silent = now - max(last or 0.0, self._wired_at)
+        if silent < self.config.media_timeout:
+            self._timed_out.discard(leg)
+        elif leg not in self._timed_out:
+            self._timed_out.add(leg)
+            log.info("media.bridge.timeout", call=self.call_id, leg=leg, seconds=round(silent, 1))
+            self._emit(MediaTimeout(leg, round(silent, 1)))
+
+
+def _codecs(names: Sequence[str]) -> list[Codec]:
+    return [SUPPORTED[name] for name in names]
+
+
+def _unique(codecs: Sequence[Codec]) -> list[Codec]:
+    chosen: list[Codec] = []
+    for codec in codecs:
+        plain = Codec(codec.encoding_name, codec.clock_rate, codec.channels)
+        if not any(plain.same_encoding(c) for c in chosen):
+            chosen.append(plain)
+    return chosen
+
+
+def _ims_audio_codecs(text: str) -> tuple[Codec, ...]:
+    try:
+        sdp = SessionDescription.parse(text)
+    except RemoteProtocolError:
+        return ()
+    media = next((m for m in sdp.media if m.media == "audio" and m.is_rtp and not m.is_rejected), None)
+    return media.codecs if media else ()

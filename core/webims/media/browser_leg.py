@@ -1,0 +1,261 @@
+"""The browser leg: one aiortc ``RTCPeerConnection`` per browser attachment.
+
+aiortc does what it is good at: SDP for WebRTC, ICE, DTLS-SRTP, BUNDLE and rtcp-mux. The media
+itself bypasses its ``RTCRtpReceiver``/``RTCRtpSender``, which always decode and re-encode and
+add ~80 ms of jitter buffer (NOTES):
+
+- in: our receiver's ``_handle_rtp_packet`` is replaced on the instance, so packets arrive
+  SRTP-unprotected and parsed, and never reach aiortc's jitter buffer or decoder;
+- out: ``RTCDtlsTransport._send_rtp(bytes)`` protects and sends our RTP and RTCP;
+- aiortc's own sender never starts (``send`` is a no-op on the instance): it would number its
+  packets itself, and the RFC 4733 events we inject must share one sequence space with the audio.
+
+Those three are private aiortc API: aiortc is pinned to :data:`PINNED_AIORTC` and
+``tests/unit/media/test_aiortc_pins.py`` fails when they change.
+
+ICE: our candidates are gathered before the SDP is returned (host candidates take no time;
+with STUN/TURN configured the wait is bounded by ``ice_gathering_timeout``); the browser's
+trickle in through :meth:`BrowserLeg.add_candidate`. aiortc cannot restart ICE on a live
+connection, so a re-attached tab gets a new leg (see bridge.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+
+import aioice.ice
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.codecs import CODECS
+from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.sdp import candidate_from_sdp
+
+import webims.log
+from webims.sip.errors import RemoteProtocolError
+from webims.sip.sdp import Codec, MediaDescription, SessionDescription
+
+from .codecs import Negotiated
+from .config import MediaConfig
+from .errors import MediaError
+from .rtcp import RtcpReporter
+from .rtp import InboundStats, OutboundStream
+
+__all__ = ["BrowserLeg", "PINNED_AIORTC", "register_telephone_event", "use_host_addresses"]
+
+PINNED_AIORTC = "1.16.0"
+
+log = webims.log.get("media")
+
+RtpSink = Callable[[int, int, int, int, int, bytes], None]
+
+# Chrome's numbers for telephone-event/8000 and /48000, so our offers look like its own.
+_TELEPHONE_EVENTS = ((8000, 126), (48000, 110))
+
+
+def register_telephone_event() -> None:
+    """Make aiortc negotiate RFC 4733 telephone-event, which it does not know (NOTES).
+
+    aiortc negotiates only codecs in its ``CODECS`` table. The entries are added after the audio
+    codecs, so no aiortc sender ever picks one as its first codec; in our legs these packets are
+    taken by the tap before aiortc's decoder could see them.
+    """
+    audio = CODECS["audio"]
+    for rate, payload_type in _TELEPHONE_EVENTS:
+        if not any(c.mimeType.lower() == "audio/telephone-event" and c.clockRate == rate for c in audio):
+            audio.append(RTCRtpCodecParameters(mimeType="audio/telephone-event", clockRate=rate, channels=1,
+                                               payloadType=payload_type, parameters={"0-15": None}))
+
+
+register_telephone_event()
+
+
+def use_host_addresses(addresses: Sequence[str]) -> None:
+    """Offer exactly ``addresses`` as ICE host candidates (``MediaConfig.browser_addresses``).
+
+    aioice lists every interface address except 127.0.0.1 and has no option for it (NOTES), so
+    its listing is replaced for this process: the media process serves one gateway, whose
+    operator says which addresses browsers reach it on.
+    """
+    chosen = list(addresses)
+
+    def host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+    aioice.ice.get_host_addresses = host_addresses
+
+
+class BrowserLeg:
+    """One WebRTC peer connection towards a browser tab and the RTP stream we send on it."""
+
+    def __init__(self, config: MediaConfig, on_ice_state: Callable[[str], None]) -> None:
+        self.config = config
+        servers = [RTCIceServer(urls=url) for url in config.ice_servers]
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        self.pc.on("iceconnectionstatechange", lambda: on_ice_state(self.pc.iceConnectionState))
+        self.on_rtp: RtpSink = lambda *packet: None
+        self.negotiated: Negotiated | None = None
+        self.inbound = InboundStats(48000)
+        self.outbound: OutboundStream | None = None
+        self.rtcp: RtcpReporter | None = None
+        self._transceiver = None
+
+    # --- SDP --------------------------------------------------------------------------------
+
+    async def accept_offer(self, offer: str, preference: Sequence[Codec]) -> str:
+        """Answer the browser's offer with codecs in ``preference`` order; the browser sends the first."""
+        self._add_audio_transceiver(preference)
+        await self._set_remote(offer, "offer")
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.kind != "audio":
+                transceiver.direction = "inactive"  # audio only for now: no video decoding in the gateway
+        answer = await self._set_local(await self.pc.createAnswer())
+        codecs = _audio(answer).codecs
+        self._negotiated(Negotiated.choose(codecs, codecs), answer)
+        return str(self.pc.localDescription.sdp)
+
+    async def make_offer(self, preference: Sequence[Codec]) -> str:
+        self._add_audio_transceiver(preference)
+        await self._set_local(await self.pc.createOffer())
+        return str(self.pc.localDescription.sdp)
+
+    async def accept_answer(self, answer: str) -> None:
+        await self._set_remote(answer, "answer")
+        local = _parse(self.pc.localDescription.sdp)
+        codecs = _audio(_parse(answer)).codecs
+        self._negotiated(Negotiated.choose(codecs, (*codecs, *_audio(local).codecs)), local)
+
+    async def add_candidate(self, candidate: str | None, sdp_mid: str | None = None,
+                            sdp_mline_index: int | None = None) -> None:
+        """A trickled remote candidate (``candidate:...`` as in the browser's RTCIceCandidate), or
+        None for end-of-candidates (RFC 8838 §8)."""
+        if candidate is None:
+            await self.pc.addIceCandidate(None)
+            return
+        line = candidate.strip().removeprefix("a=").removeprefix("candidate:")
+        try:
+            parsed = candidate_from_sdp(line)
+        except (AssertionError, ValueError, IndexError):
+            raise MediaError(f"The browser sent an unreadable ICE candidate: {candidate[:80]!r}.") from None
+        if _is_mdns(parsed.ip) and not self.config.resolve_mdns:
+            log.debug("media.browser.mdns_candidate_dropped", host=parsed.ip)
+            return
+        parsed.sdpMid = sdp_mid
+        parsed.sdpMLineIndex = sdp_mline_index if sdp_mid is not None or sdp_mline_index is not None else 0
+        await self.pc.addIceCandidate(parsed)
+
+    def _add_audio_transceiver(self, preference: Sequence[Codec]) -> None:
+        transceiver = self.pc.addTransceiver("audio", direction="sendrecv")
+        transceiver.setCodecPreferences(_capabilities(preference))
+        # Before any await: the connect task aiortc schedules must find the tap in place.
+        transceiver.receiver._handle_rtp_packet = self._on_rtp
+        transceiver.sender.send = _sender_stays_idle
+        self._transceiver = transceiver
+
+    async def _set_remote(self, text: str, kind: str) -> None:
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=self._without_mdns(text), type=kind))
+        except (ValueError, AssertionError, OperationError, InvalidStateError, InvalidAccessError) as exc:
+            raise MediaError(f"The browser's {kind} could not be used: {exc or type(exc).__name__}.") from None
+
+    async def _set_local(self, description: RTCSessionDescription) -> SessionDescription:
+        try:
+            await asyncio.wait_for(self.pc.setLocalDescription(description), self.config.ice_gathering_timeout)
+        except asyncio.TimeoutError:
+            raise MediaError(f"The gateway could not gather its ICE candidates within "
+                             f"{self.config.ice_gathering_timeout:g} s; check its STUN/TURN servers.") from None
+        return _parse(self.pc.localDescription.sdp)
+
+    def _negotiated(self, negotiated: Negotiated | None, local: SessionDescription) -> None:
+        if negotiated is None:
+            raise MediaError("The browser offered no codec the gateway supports (Opus, PCMU or PCMA).")
+        self.negotiated = negotiated
+        rate = negotiated.audio.clock_rate
+        self.inbound.clock_rate = rate
+        self.outbound = OutboundStream(self._transceiver.sender._ssrc, rate)
+        self.rtcp = RtcpReporter(self.outbound, self.inbound, cname=_cname(_audio(local)) or "webims")
+
+    def _without_mdns(self, text: str) -> str:
+        if self.config.resolve_mdns:
+            return text
+        lines = text.splitlines()
+        kept = [line for line in lines if not (line.startswith("a=candidate:") and _is_mdns(line.split()[4]))]
+        return "\r\n".join(kept) + "\r\n"
+
+    # --- media ------------------------------------------------------------------------------
+
+    async def _on_rtp(self, packet, arrival_time_ms: int) -> None:
+        self.inbound.update(packet.ssrc, packet.sequence_number, packet.timestamp, time.monotonic())
+        self.on_rtp(packet.payload_type, packet.marker, packet.sequence_number, packet.timestamp,
+                    packet.ssrc, packet.payload)
+
+    def send_rtp(self, data: bytes) -> None:
+        """Send one RTP or RTCP packet (``_send_rtp`` tells them apart, RFC 5761 §4).
+
+        Called from datagram callbacks, so the coroutine becomes a Task; Tasks run in creation
+        order, which keeps packets in order. (Running it to completion by hand, since it never
+        really waits, measured no cheaper: docs/media.md.)
+        """
+        if self._transceiver is not None:
+            asyncio.get_running_loop().create_task(_send(self._transceiver.sender.transport, data))
+
+    def send_rtcp_report(self) -> None:
+        if self.rtcp is not None:
+            self.send_rtp(self.rtcp.report())
+
+    @property
+    def connected(self) -> bool:
+        return self._transceiver is not None and self._transceiver.sender.transport.state == "connected"
+
+    async def close(self) -> None:
+        if self.rtcp is not None and self.connected:
+            self.send_rtp(self.rtcp.bye())
+        await self.pc.close()
+
+
+async def _sender_stays_idle(parameters) -> None:
+    """Stands in for ``RTCRtpSender.send``: the bridge is this leg's RTP sender."""
+
+
+async def _send(transport, data: bytes) -> None:
+    try:
+        await transport._send_rtp(data)
+    except ConnectionError:
+        pass  # DTLS not (or no longer) connected: media before the handshake or after the end is dropped
+
+
+def _capabilities(preference: Sequence[Codec]):
+    available = RTCRtpSender.getCapabilities("audio").codecs
+    chosen = []
+    for codec in (*preference, *(Codec("telephone-event", rate) for rate, _ in _TELEPHONE_EVENTS)):
+        chosen += [c for c in available if c.name.lower() == codec.encoding_name.lower()
+                   and c.clockRate == codec.clock_rate and c not in chosen]
+    return chosen
+
+
+def _parse(text: str) -> SessionDescription:
+    try:
+        return SessionDescription.parse(text)
+    except RemoteProtocolError as exc:
+        raise MediaError(f"The browser sent an unreadable SDP: {exc.reason}.") from None
+
+
+def _audio(sdp: SessionDescription) -> MediaDescription:
+    media = next((m for m in sdp.media if m.media == "audio" and not m.is_rejected), None)
+    if media is None:
+        raise MediaError("The browser's session has no audio stream.")
+    return media
+
+
+def _cname(media: MediaDescription) -> str | None:
+    for value in media.attribute_values("ssrc"):
+        _, _, attribute = value.partition(" ")
+        if attribute.startswith("cname:"):
+            return attribute.removeprefix("cname:")
+    return None
+
+
+def _is_mdns(host: str) -> bool:
+    return host.endswith(".local")

@@ -1,0 +1,64 @@
+"""What a bridge reports to the call layer, one small immutable class per fact.
+
+They cross from the media loop (a thread or a worker process) to trio, so they are plain
+picklable values. ``Leg`` names the side a fact is about.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+__all__ = ["Leg", "MediaMode", "DtmfReceived", "IceStateChanged", "MediaTimeout", "CodecChosen",
+           "MediaEvent"]
+
+
+class Leg(enum.StrEnum):
+    BROWSER = "browser"
+    IMS = "ims"
+
+    @property
+    def other(self) -> Leg:
+        return Leg.IMS if self is Leg.BROWSER else Leg.BROWSER
+
+
+class MediaMode(enum.StrEnum):
+    RELAY = "relay"          # both legs share a codec: RTP payloads cross untouched
+    TRANSCODE = "transcode"  # decode one leg's codec, encode the other's
+
+
+@attrs.frozen
+class DtmfReceived:
+    """An RFC 4733 event ended on ``leg`` (reported once, on its first end packet)."""
+
+    digit: str
+    leg: Leg
+    duration_ms: int
+
+
+@attrs.frozen
+class IceStateChanged:
+    """The browser leg's ICE state: new, checking, completed, failed or closed (aiortc's names)."""
+
+    state: str
+
+
+@attrs.frozen
+class MediaTimeout:
+    """Nothing (RTP or RTCP) came from ``leg`` for ``seconds``; reported once until media returns."""
+
+    leg: Leg
+    seconds: float
+
+
+@attrs.frozen
+class CodecChosen:
+    """Both legs are negotiated: what each carries and whether the bridge relays or transcodes."""
+
+    mode: MediaMode
+    browser_codec: str
+    ims_codec: str
+
+
+MediaEvent = DtmfReceived | IceStateChanged | MediaTimeout | CodecChosen

@@ -1,0 +1,118 @@
+"""One direction of a call's media: packets from one leg, rewritten for the other.
+
+The gateway is an RTP translator in RFC 3550 §7's sense that also changes SSRCs: each leg sees
+one continuous stream from the gateway (its own SSRC, sequence numbers and timeline, see
+:class:`~webims.media.rtp.OutboundStream`) whatever happens on the other leg: a reloaded tab
+with a new SSRC, a hold, digits we injected. When the source changes the mapping is re-based and
+the marker bit set (RFC 3551 §4.1), so the receiver re-syncs its jitter buffer at once.
+
+Per packet, a relay only rewrites the 12-byte header and remaps the payload type; the payload is
+not touched. Only when the legs have no codec in common does a :class:`Transcoder` sit in the path.
+RFC 4733 events always cross as events, their durations rescaled if the clocks differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .codecs import Negotiated, is_telephone_event
+from .dtmf import scale_duration
+from .rtp import OutboundStream
+from .transcode import Transcoder
+
+__all__ = ["Forwarder"]
+
+_SEQ_MOD = 1 << 16
+_TS_MOD = 1 << 32
+_AUDIO, _EVENT = 0, 1
+
+
+class Forwarder:
+    """Packets from ``source`` to ``target``; ``forward`` is the leg's RTP callback."""
+
+    def __init__(self, *, source: Negotiated, target: Negotiated, out: OutboundStream,
+                 send: Callable[[bytes], None], on_event: Callable[[int, bytes], None],
+                 transcoder: Transcoder | None = None) -> None:
+        self.out = out
+        self.send = send
+        self.on_event = on_event
+        self.transcoder = transcoder
+        self._num, self._den = target.audio.clock_rate, source.audio.clock_rate
+        self._routes = _routes(source, target, transcoder)
+        self._enabled = True
+        self._source_ssrc: int | None = None
+        self._seq_offset = self._ts_offset = 0
+        self._last_in_ts = self._mapped_ts = 0
+        self.forwarded = 0
+        self.dropped = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        if value and not self._enabled:
+            self.resync()
+        self._enabled = value
+
+    def resync(self) -> None:
+        """Re-base on the next packet: after a pause, or after packets we sent ourselves."""
+        self._source_ssrc = None
+
+    def forward(self, payload_type: int, marker: int, seq: int, timestamp: int, ssrc: int,
+                payload: bytes) -> None:
+        route = self._routes.get(payload_type)
+        if route is None:
+            self.dropped += 1  # a format the other leg did not agree to (CN, RED...)
+            return
+        kind, out_type, scale = route
+        if kind == _EVENT:
+            self.on_event(timestamp, payload)
+        if not self._enabled:
+            return
+        if ssrc != self._source_ssrc:
+            self._rebase(ssrc, seq, timestamp)
+            marker |= kind == _AUDIO
+        out_ts = self._map_timestamp(timestamp)
+        out_seq = None if self.transcoder else (seq + self._seq_offset) % _SEQ_MOD
+        if kind == _EVENT:
+            if out_type is not None:
+                payload = scale_duration(payload, *scale)
+                self.send(self.out.packet(out_type, marker, out_ts, payload, seq=out_seq, audio=False))
+        elif self.transcoder is None:
+            self.send(self.out.packet(out_type, marker, out_ts, payload, seq=out_seq))
+        else:
+            for encoded, encoded_ts in self.transcoder.convert(payload, out_ts):
+                self.send(self.out.packet(out_type, marker, encoded_ts, encoded))
+                marker = 0
+        self.forwarded += 1
+
+    def _rebase(self, ssrc: int, seq: int, timestamp: int) -> None:
+        self._source_ssrc = ssrc
+        self._seq_offset = (self.out.next_seq - seq) % _SEQ_MOD
+        self._last_in_ts = timestamp
+        self._mapped_ts = self.out.timestamp_now()
+        self._ts_offset = (self._mapped_ts - timestamp) % _TS_MOD
+
+    def _map_timestamp(self, timestamp: int) -> int:
+        if self._num == self._den:
+            return (timestamp + self._ts_offset) % _TS_MOD
+        # Different clocks (transcoding): follow signed deltas, so wrap-around stays exact.
+        delta = (timestamp - self._last_in_ts + _TS_MOD // 2) % _TS_MOD - _TS_MOD // 2
+        self._last_in_ts = timestamp
+        self._mapped_ts = (self._mapped_ts + delta * self._num // self._den) % _TS_MOD
+        return self._mapped_ts
+
+
+def _routes(source: Negotiated, target: Negotiated, transcoder: Transcoder | None) -> dict:
+    """Payload type in → (kind, payload type out, event duration scale)."""
+    routes = {}
+    for payload_type, codec in source.receive.items():
+        if is_telephone_event(codec):
+            dtmf = target.dtmf
+            out = dtmf.payload_type if dtmf else None
+            routes[payload_type] = (_EVENT, out, (dtmf.clock_rate if dtmf else 1, codec.clock_rate))
+        elif codec.same_encoding(transcoder.source if transcoder else target.audio):
+            routes[payload_type] = (_AUDIO, target.audio.payload_type, None)
+    return routes

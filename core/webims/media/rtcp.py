@@ -1,0 +1,101 @@
+"""RTCP on one leg: our reports (SR/RR + SDES CNAME) and what we learn from the peer's.
+
+The gateway terminates RTCP on each leg instead of forwarding it: each leg has its own sender
+(our SSRC, our counts) and its own receiver statistics, which is what RFC 3550 §7.1 asks of a
+translator that changes SSRCs and timing. Packets are built and parsed with :mod:`aiortc.rtp`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from aiortc import clock
+from aiortc.rtp import (RtcpByePacket, RtcpPacket, RtcpReceiverInfo, RtcpRrPacket, RtcpSdesPacket,
+                        RtcpSenderInfo, RtcpSourceInfo, RtcpSrPacket)
+
+from .rtp import InboundStats, OutboundStream
+
+__all__ = ["RtcpReporter", "RTCP_INTERVAL"]
+
+# RFC 3550 §6.2: 5 s minimum, randomised by [0.5, 1.5] (§6.3.1) so calls started together spread out.
+RTCP_INTERVAL = 5.0
+_SDES_CNAME = 1
+
+
+class RtcpReporter:
+    """Builds this leg's compound RTCP and reads the peer's."""
+
+    def __init__(self, outbound: OutboundStream, inbound: InboundStats, cname: str) -> None:
+        self.outbound = outbound
+        self.inbound = inbound
+        self.cname = cname.encode()
+        self.next_report = time.monotonic() + RTCP_INTERVAL * random.uniform(0.1, 0.6)
+        self.round_trip: float | None = None
+        self.remote_fraction_lost = 0
+        self.last_received: float | None = None
+        self._sent_since_report = 0
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_report
+
+    def report(self, now: float | None = None) -> bytes:
+        """The compound packet to send now (RFC 3550 §6.1: SR or RR first, then SDES CNAME)."""
+        now = time.monotonic() if now is None else now
+        self.next_report = now + RTCP_INTERVAL * random.uniform(0.5, 1.5)
+        blocks = self._report_blocks(now)
+        if self.outbound.packet_count != self._sent_since_report:
+            self._sent_since_report = self.outbound.packet_count
+            sender = RtcpSenderInfo(ntp_timestamp=clock.current_ntp_time(),
+                                    rtp_timestamp=self.outbound.timestamp_now(),
+                                    packet_count=self.outbound.packet_count & 0xFFFFFFFF,
+                                    octet_count=self.outbound.octet_count & 0xFFFFFFFF)
+            first = RtcpSrPacket(ssrc=self.outbound.ssrc, sender_info=sender, reports=blocks)
+        else:
+            first = RtcpRrPacket(ssrc=self.outbound.ssrc, reports=blocks)
+        return bytes(first) + self._sdes()
+
+    def bye(self) -> bytes:
+        """RFC 3550 §6.6: a BYE ends our source; it goes in a compound packet like any RTCP."""
+        return (bytes(RtcpRrPacket(ssrc=self.outbound.ssrc, reports=[])) + self._sdes()
+                + bytes(RtcpByePacket(sources=[self.outbound.ssrc])))
+
+    def receive(self, data: bytes, now: float | None = None) -> None:
+        """Take the peer's compound RTCP; malformed packets are ignored (RFC 3550 §6.1 validity)."""
+        now = time.monotonic() if now is None else now
+        try:
+            packets = RtcpPacket.parse(data)
+        except ValueError:
+            return
+        self.last_received = now
+        for packet in packets:
+            if isinstance(packet, RtcpSrPacket):
+                self.inbound.lsr = (packet.sender_info.ntp_timestamp >> 16) & 0xFFFFFFFF
+                self.inbound.lsr_time = now
+            if isinstance(packet, (RtcpSrPacket, RtcpRrPacket)):
+                for block in packet.reports:
+                    if block.ssrc == self.outbound.ssrc:
+                        self._read_block(block)
+
+    def _report_blocks(self, now: float) -> list[RtcpReceiverInfo]:
+        stats = self.inbound
+        if stats.ssrc is None or stats.received == 0:
+            return []
+        fraction, lost, highest, jitter = stats.report_fields()
+        dlsr = int((now - stats.lsr_time) * 65536) if stats.lsr_time is not None else 0
+        return [RtcpReceiverInfo(ssrc=stats.ssrc, fraction_lost=fraction, packets_lost=lost,
+                                 highest_sequence=highest & 0xFFFFFFFF, jitter=jitter,
+                                 lsr=stats.lsr, dlsr=dlsr)]
+
+    def _read_block(self, block: RtcpReceiverInfo) -> None:
+        self.remote_fraction_lost = block.fraction_lost
+        if block.lsr:
+            # RFC 3550 §6.4.1: RTT = arrival - LSR - DLSR, all in 1/65536 s units.
+            arrival = (clock.current_ntp_time() >> 16) & 0xFFFFFFFF
+            rtt = ((arrival - block.lsr - block.dlsr) & 0xFFFFFFFF) / 65536
+            if rtt < 60:
+                self.round_trip = rtt
+
+    def _sdes(self) -> bytes:
+        return bytes(RtcpSdesPacket(chunks=[RtcpSourceInfo(ssrc=self.outbound.ssrc,
+                                                           items=[(_SDES_CNAME, self.cname)])]))

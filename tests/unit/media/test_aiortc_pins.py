@@ -1,0 +1,66 @@
+"""The private aiortc API the media bridge stands on (see webims/media/browser_leg.py).
+
+If one of these fails after an aiortc upgrade, the relay would silently stop (or start
+decoding): adapt browser_leg.py to the new aiortc before changing the pin.
+"""
+
+import asyncio
+import inspect
+from types import SimpleNamespace
+
+import aiortc
+import pylibsrtp
+from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport, State
+from aiortc.rtcicetransport import RTCIceGatherer, RTCIceTransport
+from aiortc.rtcpeerconnection import RTCPeerConnection
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtpsender import RTCRtpSender
+
+from webims.media.browser_leg import PINNED_AIORTC
+
+
+def parameters(function) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def test_aiortc_is_the_pinned_version():
+    assert aiortc.__version__ == PINNED_AIORTC
+
+
+def test_rtp_still_enters_through_the_receivers_handle_rtp_packet():
+    assert parameters(RTCRtpReceiver._handle_rtp_packet) == ["self", "packet", "arrival_time_ms"]
+    # ...called on the receiver instance by the DTLS transport's router, so an instance attribute wins
+    assert "await receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)" in inspect.getsource(
+        RTCDtlsTransport._handle_rtp_data)
+
+
+def test_the_sender_is_started_only_through_send_and_owns_the_ssrc_we_send_with():
+    assert parameters(RTCRtpSender.send) == ["self", "parameters"]
+    source = inspect.getsource(RTCPeerConnection)
+    assert "await transceiver.sender.send(self.__localRtp(transceiver))" in source
+    assert "self._ssrc = random32()" in inspect.getsource(RTCRtpSender.__init__)
+    assert "ssrc=transceiver.sender._ssrc" in inspect.getsource(aiortc.rtcpeerconnection)
+
+
+def test_rtp_and_rtcp_still_leave_through_the_dtls_transports_send_rtp():
+    assert parameters(RTCDtlsTransport._send_rtp) == ["self", "data"]
+    sent = asyncio.run(_send_one_packet())
+    assert len(sent) == 1 and len(sent[0]) == 172 + 10  # SRTP protected: the 80-bit tag added
+
+
+async def _send_one_packet() -> list[bytes]:
+    sent = []
+    ice = RTCIceTransport(RTCIceGatherer())
+    protocol = SimpleNamespace(send_data=_async_recorder(sent))
+    ice._connection._nominated[1] = SimpleNamespace(protocol=protocol, remote_addr=("127.0.0.1", 9))
+    dtls = RTCDtlsTransport(ice, [RTCCertificate.generateCertificate()])
+    dtls._state = State.CONNECTED
+    dtls._tx_srtp = pylibsrtp.Session(pylibsrtp.Policy(key=bytes(30), ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND))
+    await dtls._send_rtp(bytes([0x80, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0, 42]) + bytes(160))
+    return sent
+
+
+def _async_recorder(sent):
+    async def send_data(data, addr):
+        sent.append(data)
+    return send_data
