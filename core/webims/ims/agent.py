@@ -136,6 +136,15 @@ class UserAgent:
         """Start a client transaction for ``request`` (no auth handling): for INVITEs the caller follows it."""
         return await self.endpoint.request(request, destination or self.proxy)
 
+    def authorized(self, request: Request, response: Response) -> Request | None:
+        """``request`` again with credentials answering ``response``'s 401/407 challenge (None if unusable).
+
+        For callers that follow a transaction themselves (an INVITE's provisional responses) instead of
+        :meth:`send`.
+        """
+        challenge = self._pick_challenge(response)
+        return None if challenge is None else self._authorized(request, response.status, challenge)
+
     def _pick_challenge(self, response: Response) -> DigestChallenge | None:
         header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
         challenges = []

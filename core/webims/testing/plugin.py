@@ -7,6 +7,8 @@ Fixtures (pytest-trio, ``trio_mode = true``):
 - ``webims_browser``: ``await webims_browser(gateway)`` opens a protocol-level browser tab (hello done) on it.
 - ``fake_ims``: ``await fake_ims({"mary": FakeAccount("pw", ["sip:mary@ims.test"])})`` starts a small scriptable
   IMS core (registrar with digest, reg event); point the gateway at it with ``ims={"proxy": ims.uri}``.
+- ``webrtc_browser``: ``make()`` an aiortc peer that sends a 440 Hz tone and records what it hears.
+- ``lab_core``, ``baresip_factory``, ``sipp``: real peers (Kamailio lab, baresip, SIPp), see webims.testing.peers.
 - ``sip_peer``: ``await sip_peer()`` starts a scriptable SIP peer (``webims.testing.sip_peer.SipPeer``) on a
   free loopback port: ``expect()`` requests and answer them, or send requests of its own.
 """
@@ -46,6 +48,34 @@ async def fake_ims(nursery):
     async def start(accounts) -> FakeIms:
         return await FakeIms(accounts).start(nursery)
     return start
+
+
+@pytest.fixture
+def loopback_ice(monkeypatch):
+    """Let aiortc peers in this process offer 127.0.0.1, which aioice leaves out of its candidates (NOTES)."""
+    import aioice.ice
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+@pytest.fixture
+async def webrtc_browser(loopback_ice):
+    """``make(codecs=("opus",), tone=440)``: an aiortc peer playing a browser's WebRTC side (webims.testing.webrtc)."""
+    from webims.media.loop_thread import LoopThread
+    from webims.testing.webrtc import BrowserHandle, FakeBrowser
+
+    loop = LoopThread("test-browsers")
+    loop.start()
+    made = []
+
+    def make(codecs=("opus",), tone=440):
+        made.append(BrowserHandle(loop, FakeBrowser(codecs, tone)))
+        return made[-1]
+
+    yield make
+    for handle in made:
+        await handle.close()
+    await loop.stop()
 
 
 @pytest.fixture

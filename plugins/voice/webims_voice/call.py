@@ -1,0 +1,128 @@
+"""One call: a SIP dialog on the IMS side, a media bridge, and the subscriber's tabs that see it.
+
+The call lives on the gateway, in the plugin's nursery, not in a tab: tabs come and go (reload, a second
+window) and are told about the call with events; any of them may act on it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from webims import log
+from webims.context import DialogClaim, RegistrationContext
+from webims.ims.machine import MachineRunner
+from webims.media import Bridge, MediaError
+from webims.sip import Request, Response
+from webims.sip.dialog import Dialog
+
+if TYPE_CHECKING:
+    from webims_voice.plugin import VoicePlugin
+
+_log = log.get("voice.call")
+SERVICE = "voice"
+
+
+class Call:
+    def __init__(self, plugin: VoicePlugin, context: RegistrationContext, call_id: str, direction: str,
+                 identity: str, peer_uri: str, peer_name: str = ""):
+        self.plugin = plugin
+        self.context = context
+        self.id = call_id
+        self.direction = direction  # "outgoing" | "incoming"
+        self.identity = identity
+        self.peer_uri = peer_uri
+        self.peer_name = peer_name
+        self.state = "calling" if direction == "outgoing" else "incoming"
+        self.started_at = time.time()
+        self.bridge: Bridge | None = None
+        self.dialog: Dialog | None = None
+        self.invite: Request | None = None
+        self.held_local = False
+        self.held_remote = False
+        self.ended = trio.Event()
+        self.end_reason = ""
+        self.scope = trio.CancelScope()
+        # the UA core's own reliability: our 2xx until its ACK, our ACK per 2xx retransmission
+        self.ok_runner: MachineRunner | None = None
+        self.ack_runner: MachineRunner | None = None
+        self._reinvite_lock = trio.Lock()
+
+    @property
+    def agent(self):
+        return self.context.user_agent
+
+    def summary(self) -> dict[str, Any]:
+        return {"call": self.id, "direction": self.direction, "state": self.state, "identity": self.identity,
+                "peer": {"uri": self.peer_uri, "display_name": self.peer_name},
+                "held": {"local": self.held_local, "remote": self.held_remote}, "started_at": self.started_at}
+
+    async def notify(self, event_type: str, body: dict[str, Any] | None = None, *, tabs=None) -> None:
+        """Send an event about this call to every tab of the subscriber (or to ``tabs``)."""
+        payload = {"call": self.id, **(body or {})}
+        for tab in list(self.context.browsers if tabs is None else tabs):
+            await tab.send_event(SERVICE, event_type, payload, session=self.id)
+
+    # --- dialog bookkeeping ------------------------------------------------------------------------------------
+
+    def adopt_dialog(self, dialog: Dialog) -> None:
+        self.dialog = dialog
+        self.context.claim_dialog(dialog.call_id, dialog.local_tag, DialogClaim(SERVICE, self.on_stray))
+
+    async def on_stray(self, received) -> None:
+        """An ACK for our 2xx, or a retransmitted 2xx for our INVITE (see webims.gateway.sip)."""
+        message = received.message
+        if isinstance(message, Request) and self.ok_runner is not None:
+            await self.ok_runner.feed(self.ok_runner.machine.receive_ack(message))
+        elif isinstance(message, Response) and self.ack_runner is not None:
+            await self.ack_runner.feed(self.ack_runner.machine.receive_2xx(message))
+
+    async def send_to_ims(self, message) -> None:
+        await self.agent.endpoint.send_stateless(message, self.agent.proxy)
+
+    async def in_dialog(self, method: str, *, headers=(), body: bytes = b"", content_type: str | None = None
+                        ) -> Response:
+        request = self.agent.with_via(self.dialog.create_request(method, headers=headers, body=body,
+                                                                 content_type=content_type))
+        response = await self.agent.send(request, authenticate=False)
+        if self.dialog is not None:
+            self.dialog.receive_response(response)
+        return response
+
+    # --- the end -------------------------------------------------------------------------------------------------
+
+    async def end(self, reason: str, status: int | None = None) -> None:
+        """Finish the call once: close the media, forget the dialog, tell the tabs why."""
+        if self.ended.is_set():
+            return
+        self.state = "ended"
+        self.end_reason = reason
+        self.ended.set()
+        if self.dialog is not None:
+            self.context.release_dialog(self.dialog.call_id, self.dialog.local_tag)
+        self.context.remove_session(self.id)
+        self.plugin.calls.pop(self.id, None)
+        with trio.CancelScope(shield=True):
+            if self.bridge is not None:
+                try:
+                    await self.bridge.close()
+                except MediaError as error:
+                    _log.info("bridge.close_failed", call=self.id, reason=error.reason)
+            body = {"reason": reason}
+            if status is not None:
+                body["status"] = status
+            await self.notify("call.ended", body)
+        _log.info("call.ended", call=self.id, reason=reason, status=status)
+        self.scope.cancel()
+
+    async def hang_up(self, reason: str = "You hung up.") -> None:
+        """End an established call from our side with BYE (best effort: the call ends either way)."""
+        if self.dialog is not None and not self.ended.is_set():
+            with trio.move_on_after(5):
+                try:
+                    await self.in_dialog("BYE")
+                except Exception as error:  # a lost BYE must not keep the call alive here
+                    _log.info("bye.failed", call=self.id, error=repr(error))
+        await self.end(reason)

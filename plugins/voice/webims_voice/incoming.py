@@ -1,0 +1,121 @@
+"""Calls to Mary: an INVITE for any identity of her set rings every tab; the first tab to answer wins.
+
+While none of her tabs is connected (a reload, a short drop) the call keeps ringing on the gateway and is
+offered to the tab that comes back; if none does before the ring timeout, the caller gets 480.
+"""
+
+from __future__ import annotations
+
+import trio
+
+from webims import log
+from webims.ims.endpoint import ServerTransaction
+from webims.ims.machine import MachineRunner
+from webims.media import MediaError
+from webims.sip import RemoteProtocolError, new_tag
+from webims.sip.dialog import Dialog, dialog_response
+from webims.sip.retransmission import SuccessRetransmitter
+from webims_voice.call import Call
+
+_log = log.get("voice.incoming")
+SDP = "application/sdp"
+
+
+class IncomingCall:
+    def __init__(self, call: Call, transaction: ServerTransaction, ring_timeout: float):
+        self.call = call
+        self.transaction = transaction
+        self.ring_timeout = ring_timeout
+        self.local_tag = new_tag()
+        self.decided = trio.Event()
+        self.answer_sdp: str | None = None  # the browser's answer, once a tab accepted
+        self.rejection: tuple[int, str] | None = None
+        self.offer_sdp: str = ""  # our offer to the browser
+        self.called_identity = call.identity
+
+    def summary(self) -> dict:
+        return {**self.call.summary(), "sdp": self.offer_sdp, "called_identity": self.called_identity}
+
+    async def run(self) -> None:
+        call, request = self.call, self.transaction.request
+        call.invite = request
+        if not request.body or request.media_type != SDP:
+            await self.transaction.reply(488, headers=[("Warning", '399 webims "an SDP offer is required"')])
+            await call.end("The caller sent no media offer.", 488)
+            return
+        try:
+            self.offer_sdp = await call.bridge.offer_to_browser(request.body.decode("utf-8", "replace"))
+        except MediaError as error:
+            await self.transaction.reply(488, headers=[("Warning", f'399 webims "{_quoted(error.reason)}"')])
+            await call.end(f"A call from {call.peer_uri} could not be taken: {error.reason}", 488)
+            return
+        await self.transaction.reply(180, to_tag=self.local_tag,
+                                     headers=[("Contact", f"<{call.agent.contact_uri()}>")])
+        await call.notify("call.incoming", self.summary())
+        with trio.move_on_after(self.ring_timeout):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._caller_cancels, nursery.cancel_scope)
+                await self.decided.wait()
+                nursery.cancel_scope.cancel()
+        if self.transaction.cancelled.is_set():
+            await self.transaction.reply(487, to_tag=self.local_tag)
+            await call.end("The caller hung up.", 487)
+        elif self.answer_sdp is not None:
+            await self._answer()
+        elif self.rejection is not None:
+            status, reason = self.rejection
+            await self.transaction.reply(status, to_tag=self.local_tag)
+            await call.end(reason, status)
+        else:
+            await self.transaction.reply(480, to_tag=self.local_tag)
+            await call.end("Missed call." if call.context.browsers else "Missed call (no window was open).", 480)
+
+    async def _caller_cancels(self, scope: trio.CancelScope) -> None:
+        await self.transaction.cancelled.wait()
+        scope.cancel()
+
+    def accept(self, answer_sdp: str) -> None:
+        self.answer_sdp = answer_sdp
+        self.decided.set()
+
+    def reject(self, status: int, reason: str) -> None:
+        self.rejection = (status, reason)
+        self.decided.set()
+
+    async def _answer(self) -> None:
+        call = self.call
+        try:
+            ims_answer = await call.bridge.accept_browser_answer(self.answer_sdp)
+        except MediaError as error:
+            await self.transaction.reply(488, to_tag=self.local_tag,
+                                         headers=[("Warning", f'399 webims "{_quoted(error.reason)}"')])
+            await call.end(error.reason, 488)
+            return
+        ok = dialog_response(self.transaction.request, 200, to_tag=self.local_tag,
+                             contact=f"<{call.agent.contact_uri()}>",
+                             headers=[("Content-Type", SDP), ("Allow", "INVITE, ACK, CANCEL, BYE, UPDATE, INFO")],
+                             body=ims_answer.encode())
+        try:
+            call.adopt_dialog(Dialog.from_uas(self.transaction.request, ok))
+        except RemoteProtocolError as error:
+            await self.transaction.reply(400, f"Bad Request ({error.reason})"[:80])
+            await call.end("The call could not be set up: the caller's request was malformed.", 400)
+            return
+        await self.transaction.respond(ok)
+        # The transaction sent the 2xx once; the UA core resends it until the ACK (RFC 3261 §13.3.1.4).
+        runner = MachineRunner(SuccessRetransmitter(ok), call.send_to_ims, first_sent=True)
+        call.ok_runner = runner
+        call.plugin.nursery.start_soon(_retransmit_until_ack, call, runner)
+        call.state = "active"
+        await call.notify("call.answered")
+
+
+async def _retransmit_until_ack(call: Call, runner: MachineRunner) -> None:
+    await runner.run()
+    if runner.timed_out and not call.ended.is_set():
+        # §13.3.1.4: no ACK within 64*T1 — the session is over.
+        await call.hang_up("The call was lost: the caller never confirmed the answer.")
+
+
+def _quoted(text: str) -> str:
+    return text.replace('"', "'").replace("\\", "/")[:200]

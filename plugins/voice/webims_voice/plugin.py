@@ -1,0 +1,301 @@
+"""The voice service's hooks: browser requests (docs/voice.md), incoming INVITEs, the media engine's lifetime."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import trio
+
+import webims_voice
+from webims import log
+from webims.config import Setting, in_range
+from webims.context import ContextChange
+from webims.errors import ServiceError
+from webims.hookspecs import hookimpl
+from webims.media import CodecChosen, DtmfReceived, IceStateChanged, Leg, MediaConfig, MediaError, MediaTimeout
+from webims.media import open_media_engine
+from webims.service import PortalAssets, Service, SipRoute
+from webims.sip import NameAddr, RemoteProtocolError
+from webims_voice import in_dialog
+from webims_voice.call import Call
+from webims_voice.incoming import IncomingCall
+from webims_voice.outgoing import OutgoingCall, build_invite
+from webims_voice.targets import target_uri
+
+STATIC = Path(__file__).parent / "static"
+MESSAGES = {"call.start", "call.candidate", "call.accept", "call.reject", "call.hangup", "call.hold", "call.dtmf",
+            "call.transfer", "call.list", "call.reattach"}
+DTMF_DIGITS = set("0123456789*#ABCD")
+_log = log.get("voice")
+
+
+def _sdp(body: dict, key: str = "sdp") -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.startswith("v=") or len(value) > 32768:
+        raise ServiceError("bad_request", "The page sent no valid session description.")
+    return value
+
+
+class VoicePlugin:
+    def __init__(self) -> None:
+        self.gateway = None
+        self.settings = None
+        self.engine = None
+        self.nursery: trio.Nursery | None = None
+        self.calls: dict[str, Call] = {}
+        self.outgoing: dict[str, OutgoingCall] = {}
+        self.incoming: dict[str, IncomingCall] = {}
+        self._ids = itertools.count(1)
+
+    # --- declarations ------------------------------------------------------------------------------------------
+
+    @hookimpl
+    def webims_service(self):
+        return Service(name="voice", version=webims_voice.__version__, summary="Audio calls to and from IMS",
+                       messages=MESSAGES)
+
+    @hookimpl
+    def webims_settings_schema(self):
+        return {
+            "ring_timeout": Setting(int, 120, "seconds a call may ring before it is given up", in_range(5, 600)),
+            "ims_address": Setting(str, "127.0.0.1", "address of the IMS-side RTP sockets"),
+            "ims_port_min": Setting(int, 30000, "lowest IMS-side RTP port", in_range(1024, 65000)),
+            "ims_port_max": Setting(int, 39999, "highest IMS-side RTP port", in_range(1028, 65535)),
+            "browser_addresses": Setting(list, ["127.0.0.1"], "addresses offered to browsers as ICE candidates"),
+            "ice_gathering_timeout": Setting((int, float), 2, "longest wait for our ICE candidates, s"),
+            "media_timeout": Setting((int, float), 30, "seconds without audio from the phone before hanging up"),
+            "workers": Setting(int, 0, "media worker processes (0: a thread of the gateway)", in_range(0, 64)),
+        }
+
+    @hookimpl
+    def webims_portal_assets(self):
+        return PortalAssets(STATIC, modules=["voice.js"], styles=["voice.css"])
+
+    @hookimpl
+    def webims_sip_routes(self):
+        return [SipRoute("INVITE")]
+
+    # --- lifetime ------------------------------------------------------------------------------------------------
+
+    @hookimpl
+    async def webims_gateway_started(self, gateway, settings):
+        self.gateway, self.settings = gateway, settings
+        self.nursery = gateway.nursery
+        config = MediaConfig(ims_address=settings["ims_address"],
+                             ims_port_range=(settings["ims_port_min"], settings["ims_port_max"]),
+                             browser_addresses=tuple(settings["browser_addresses"]),
+                             ice_gathering_timeout=float(settings["ice_gathering_timeout"]),
+                             media_timeout=float(settings["media_timeout"]), workers=settings["workers"])
+        self.engine = await gateway.nursery.start(self._run_engine, config)
+
+    async def _run_engine(self, config, task_status=trio.TASK_STATUS_IGNORED):
+        async with open_media_engine(config) as engine:
+            task_status.started(engine)
+            await trio.sleep_forever()
+
+    @hookimpl
+    async def webims_gateway_stopping(self, gateway):
+        with trio.move_on_after(2):
+            for call in list(self.calls.values()):
+                await self._hang_up(call, "The gateway is shutting down.")
+
+    @hookimpl
+    async def webims_context_changed(self, context, change):
+        if change.kind == ContextChange.ENDED:
+            for call in [c for c in self.calls.values() if c.context is context]:
+                await self._hang_up(call, "You were logged out.")
+        elif change.kind == ContextChange.BROWSER_ATTACHED:
+            # A tab that (re)connects learns of calls still ringing for her.
+            tabs = [tab for tab in context.browsers if tab.id == change.detail]
+            for incoming in [i for i in self.incoming.values() if i.call.context is context]:
+                if incoming.call.state == "incoming":
+                    await incoming.call.notify("call.incoming", incoming.summary(), tabs=tabs)
+
+    # --- browser requests ----------------------------------------------------------------------------------------
+
+    @hookimpl
+    async def webims_handle_message(self, request, session):
+        body = request.body
+        if request.type == "call.start":
+            return await self._start(session, body)
+        if request.type == "call.list":
+            return {"calls": [call.summary() for call in self.calls.values() if call.context is session.context]}
+        call = self._call(session, body)
+        handler = getattr(self, "_" + request.type.removeprefix("call."))
+        return await handler(call, body, session) or {}
+
+    def _call(self, session, body) -> Call:
+        call = self.calls.get(body.get("call")) if isinstance(body.get("call"), str) else None
+        if call is None or call.context is not session.context:
+            raise ServiceError("no_such_call", "That call has already ended.")
+        return call
+
+    async def _start(self, session, body):
+        context = session.context
+        identity = context.require_identity(body.get("identity"))
+        target = target_uri(body.get("target"), self.gateway.config.ims.domain)
+        offer = _sdp(body)
+        call = Call(self, context, f"c{next(self._ids)}", "outgoing", identity.uri, target)
+        call.bridge = await self.engine.new_bridge(call.id)
+        try:
+            answer = await call.bridge.accept_browser_offer(offer)
+            ims_offer = await call.bridge.ims_offer()
+        except MediaError as error:
+            await call.bridge.close()
+            raise ServiceError("media_failed", error.reason) from None
+        self._register(call)
+        outgoing = OutgoingCall(call, self.settings["ring_timeout"])
+        self.outgoing[call.id] = outgoing
+        invite = build_invite(call, target, ims_offer.encode(), bool(body.get("privacy")))
+        self.nursery.start_soon(self._run_call, call, outgoing.run, invite)
+        _log.info("call.started", call=call.id, target=target, identity=identity.uri)
+        return {"call": call.id, "sdp": answer}
+
+    def _register(self, call: Call) -> None:
+        self.calls[call.id] = call
+        call.context.add_session(call.id, call)
+        self.nursery.start_soon(self._watch_media, call)
+
+    async def _run_call(self, call: Call, run, *args) -> None:
+        try:
+            with call.scope:
+                await run(*args)
+                await call.ended.wait()
+        except Exception:
+            _log.exception("call.failed", call=call.id)
+            await call.end("The call failed because of an error on the gateway.")
+        finally:
+            self.outgoing.pop(call.id, None)
+            self.incoming.pop(call.id, None)
+
+    async def _candidate(self, call, body, session):
+        candidate = body.get("candidate")
+        if candidate is not None and (not isinstance(candidate, str) or len(candidate) > 1024):
+            raise ServiceError("bad_request", "An ICE candidate must be a short string, or null at the end.")
+        sdp_mid = body.get("sdp_mid") if isinstance(body.get("sdp_mid"), str) else None
+        index = body.get("sdp_mline_index") if isinstance(body.get("sdp_mline_index"), int) else None
+        try:
+            await call.bridge.add_browser_candidate(candidate, sdp_mid, index)
+        except MediaError as error:
+            raise ServiceError("media_failed", error.reason) from None
+
+    async def _accept(self, call, body, session):
+        incoming = self.incoming.get(call.id)
+        if incoming is None or call.state != "incoming" or incoming.decided.is_set():
+            raise ServiceError("wrong_state", "This call is no longer ringing.")
+        incoming.accept(_sdp(body))
+        others = [tab for tab in call.context.browsers if tab is not session]
+        await call.notify("call.taken", {"by": "answered"}, tabs=others)
+
+    async def _reject(self, call, body, session):
+        incoming = self.incoming.get(call.id)
+        if incoming is None or incoming.decided.is_set():
+            raise ServiceError("wrong_state", "This call is no longer ringing.")
+        busy = body.get("reason") == "busy"
+        incoming.reject(486 if busy else 603, "You declined the call." if not busy else "You were busy.")
+
+    async def _hangup(self, call, body, session):
+        await self._hang_up(call, "You hung up.")
+
+    async def _hang_up(self, call: Call, reason: str) -> None:
+        outgoing, incoming = self.outgoing.get(call.id), self.incoming.get(call.id)
+        if outgoing is not None and call.state in ("calling", "ringing", "early"):
+            outgoing.cancel(reason)
+        elif incoming is not None and call.state == "incoming":
+            incoming.reject(603, reason)
+        else:
+            await call.hang_up(reason)
+
+    async def _hold(self, call, body, session):
+        await in_dialog.set_hold(call, bool(body.get("hold")))
+
+    async def _dtmf(self, call, body, session):
+        digits = body.get("digits")
+        if not isinstance(digits, str) or not 0 < len(digits) <= 32 or set(digits.upper()) - DTMF_DIGITS:
+            raise ServiceError("bad_request", "Digits are 0-9, *, # and A-D.")
+        if call.state != "active":
+            raise ServiceError("wrong_state", "Digits can be sent once the call is answered.")
+        await call.bridge.send_dtmf(digits.upper(), to=Leg.IMS)
+
+    async def _transfer(self, call, body, session):
+        if call.state != "active":
+            raise ServiceError("wrong_state", "Only a call in progress can be transferred.")
+        target = target_uri(body.get("target"), self.gateway.config.ims.domain)
+        response = await call.in_dialog("REFER", headers=[("Refer-To", f"<{target}>"),
+                                                          ("Referred-By", f"<{call.identity}>")])
+        if not 200 <= response.status < 300:
+            raise ServiceError("transfer_failed", f"The other side did not accept the transfer "
+                                                  f"({response.status} {response.reason}).")
+        await call.hang_up(f"Transferred to {target}.")
+
+    async def _reattach(self, call, body, session):
+        try:
+            return {"sdp": await call.bridge.restart_browser_leg(_sdp(body))}
+        except MediaError as error:
+            raise ServiceError("media_failed", error.reason) from None
+
+    # --- media events ----------------------------------------------------------------------------------------
+
+    async def _watch_media(self, call: Call) -> None:
+        async for event in call.bridge.events():
+            if isinstance(event, IceStateChanged):
+                await call.notify("call.media", {"state": event.state})
+                if event.state == "failed" and call.state != "ended":
+                    await call.notify("call.media", {"state": "failed", "reason": "No audio connection between "
+                                                     "this window and the gateway (ICE failed)."})
+            elif isinstance(event, CodecChosen):
+                await call.notify("call.media", {"codec": event.browser_codec, "ims_codec": event.ims_codec,
+                                                 "relay": event.mode == "relay"})
+            elif isinstance(event, DtmfReceived) and event.leg == Leg.IMS:
+                await call.notify("call.dtmf", {"digit": event.digit})
+            elif isinstance(event, MediaTimeout) and event.leg == Leg.IMS and call.state == "active" \
+                    and not (call.held_local or call.held_remote):
+                await call.hang_up(f"No audio came from the other side for {event.seconds:.0f} s; "
+                                   "the call was ended.")
+
+    # --- the IMS side ------------------------------------------------------------------------------------------
+
+    @hookimpl
+    async def webims_handle_sip_request(self, request, context, transaction):
+        if request.to_tag is not None:
+            call = next((c for c in self.calls.values() if c.dialog and c.context is context
+                         and c.dialog.call_id == request.call_id and c.dialog.local_tag == request.to_tag), None)
+            if call is None:
+                await transaction.reply(481)
+                return
+            await in_dialog.handle_request(call, transaction)
+            return
+        await self._incoming(request, context, transaction)
+
+    async def _incoming(self, request, context, transaction):
+        called = _first_address(request, "P-Called-Party-ID") or str(request.to.uri)
+        caller = _first_name_addr(request, "P-Asserted-Identity") or request.from_
+        if "id" in (request.headers.get("Privacy") or "").split(";"):
+            peer_uri, peer_name = "anonymous", "Withheld number"
+        else:
+            peer_uri, peer_name = str(caller.uri), caller.display_name or ""
+        call = Call(self, context, f"c{next(self._ids)}", "incoming", called, peer_uri, peer_name)
+        try:
+            call.bridge = await self.engine.new_bridge(call.id)
+        except MediaError as error:
+            await transaction.reply(503, headers=[("Warning", f'399 webims "{error.reason[:150]}"')])
+            return
+        incoming = IncomingCall(call, transaction, self.settings["ring_timeout"])
+        self.incoming[call.id] = incoming
+        self._register(call)
+        _log.info("call.incoming", call=call.id, called=called, caller=peer_uri)
+        await self._run_call(call, incoming.run)
+
+
+def _first_address(request, header: str) -> str | None:
+    address = _first_name_addr(request, header)
+    return str(address.uri) if address else None
+
+
+def _first_name_addr(request, header: str) -> NameAddr | None:
+    try:
+        addresses = request.name_addrs(header)
+    except RemoteProtocolError:
+        return None
+    return addresses[0] if addresses else None
