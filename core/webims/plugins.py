@@ -81,8 +81,12 @@ class PluginHost:
             self._owner_callers[(service, hook_name)] = caller
         return caller(**kwargs)
 
-    def sip_route_owner(self, method: str, event: str | None, content_type: str | None) -> str | None:
-        """The service whose declared route fits a request best: method+event+type, then narrower to wider."""
+    def sip_route_owner(self, method: str, event: str | None, content_type: str | None,
+                        media: frozenset[str] = frozenset()) -> str | None:
+        """The service whose declared route fits a request best: the most specific matching route wins.
+
+        ``media`` is the set of media types (``m=`` lines) of the request's SDP offer, if it has one.
+        """
         best, best_score = None, -1
         for name, loaded in self.services.items():
             for route in loaded.routes:
@@ -92,7 +96,9 @@ class PluginHost:
                     continue
                 if route.content_type is not None and route.content_type != (content_type or "").lower():
                     continue
-                score = (route.event is not None) + (route.content_type is not None)
+                if route.media is not None and route.media not in media:
+                    continue
+                score = (route.event is not None) + (route.content_type is not None) + (route.media is not None)
                 if score > best_score:
                     best, best_score = name, score
         return best

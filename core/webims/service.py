@@ -55,8 +55,11 @@ class PortalAssets:
 
 @attrs.frozen
 class SipRoute:
-    """Which incoming SIP requests a plugin handles: a method, optionally narrowed by event or content type."""
+    """Which incoming SIP requests a plugin handles: a method, optionally narrowed by event package, content
+    type, or a media type its SDP offers (``SipRoute("INVITE", media="message")`` for chat sessions, while
+    ``media="audio"`` takes calls)."""
 
     method: str = attrs.field(converter=str.upper)
     event: str | None = None
     content_type: str | None = attrs.field(default=None, converter=attrs.converters.optional(str.lower))
+    media: str | None = None

@@ -80,3 +80,12 @@ def test_the_most_specific_sip_route_wins():
 def test_a_plugin_calling_itself_by_another_name_is_refused():
     with pytest.raises(ConfigError, match="calls itself"):
         load_services({"a": SpecifierSet()}, {}, instances={"a": Stub("b")})
+
+
+def test_invites_are_routed_by_the_media_their_offer_carries():
+    host = load_services({"a": SpecifierSet(), "b": SpecifierSet()}, {}, instances={
+        "a": Stub("a", routes=[SipRoute("INVITE", media="audio")]),
+        "b": Stub("b", routes=[SipRoute("INVITE", media="message")])})
+    assert host.sip_route_owner("INVITE", None, "application/sdp", frozenset({"audio", "video"})) == "a"
+    assert host.sip_route_owner("INVITE", None, "application/sdp", frozenset({"message"})) == "b"
+    assert host.sip_route_owner("INVITE", None, None, frozenset()) is None

@@ -9,6 +9,7 @@ goes to the service whose declared :class:`~webims.service.SipRoute` fits it bes
 from __future__ import annotations
 
 import inspect
+import re
 from typing import TYPE_CHECKING
 
 from webims import log
@@ -77,7 +78,7 @@ class GatewaySip:
                 event = EventHeader.parse(request.headers.get("Event")).package
             except RemoteProtocolError:
                 event = None
-        return self.gateway.plugins.sip_route_owner(request.method, event, request.media_type)
+        return self.gateway.plugins.sip_route_owner(request.method, event, request.media_type, _offered_media(request))
 
     async def _on_stray(self, received: Received) -> None:
         """An ACK for our 2xx, or a 2xx retransmitted for our INVITE: it belongs to the dialog's owner."""
@@ -94,3 +95,13 @@ class GatewaySip:
             if claim is not None and claim.on_stray is not None:
                 await claim.on_stray(received)
                 return
+
+
+_MEDIA_LINE = re.compile(rb"^m=([a-z]+) ", re.MULTILINE)
+
+
+def _offered_media(request) -> frozenset[str]:
+    """The media types an SDP body offers (``{"audio", "video"}``), for routing INVITEs to services."""
+    if request.media_type != "application/sdp":
+        return frozenset()
+    return frozenset(match.decode() for match in _MEDIA_LINE.findall(request.body))

@@ -26,6 +26,9 @@ SERVICE = "voice"
 
 
 class Call:
+    # Other services see calls among the context's sessions by this (presence shows "on the phone").
+    kind = "call"
+
     def __init__(self, plugin: VoicePlugin, context: RegistrationContext, call_id: str, direction: str,
                  identity: str, peer_uri: str, peer_name: str = ""):
         self.plugin = plugin

@@ -74,7 +74,8 @@ class VoicePlugin:
 
     @hookimpl
     def webims_sip_routes(self):
-        return [SipRoute("INVITE")]
+        # audio offers, and INVITEs without an offer (answered 488: an offer is required)
+        return [SipRoute("INVITE", media="audio"), SipRoute("INVITE")]
 
     # --- lifetime ------------------------------------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """Voice calls through the gateway and the lab IMS core to a native phone (baresip), browser side simulated
 by an aiortc peer: each side must hear the other's tone."""
 
+import time
+
 import numpy as np
 import pytest
 import trio
@@ -53,3 +55,113 @@ async def test_mary_calls_a_native_phone_and_both_hear_each_other(gateway, webim
     assert ended["body"]["reason"] == "You hung up."
     await trio.to_thread.run_sync(lambda: bob.wait_event("CALL_CLOSED", 5))
     assert abs(dominant_frequency(bob.received_audio()) - 440) < 20
+
+
+async def test_baresip_calls_marys_tel_identity_and_she_answers_in_the_page(gateway, webims_browser,
+                                                                            webrtc_browser, baresip_factory):
+    tab = await logged_in_tab(webims_browser, gateway)
+    carol = await trio.to_thread.run_sync(lambda: baresip_factory("carol", tone_hz=880, auto_answer=False))
+    carol.dial("sip:+15550100@ims.test;user=phone")
+    incoming = await tab.next_event("voice", "call.incoming")
+    body = incoming["body"]
+    assert body["called_identity"] == "tel:+15550100"
+    assert body["peer"]["uri"] == "sip:carol@ims.test"
+    browser = webrtc_browser()
+    await tab.request("voice", "call.accept", {"call": body["call"], "sdp": await browser.answer(body["sdp"])})
+    await wait_for_state(tab, body["call"], "call.answered")
+    await trio.sleep(2.5)
+    assert abs(heard(browser.audio()) - 880) < 20
+    carol.hangup()
+    ended = await wait_for_state(tab, body["call"], "call.ended")
+    assert ended["body"]["reason"] == "The other side hung up."
+    assert abs(dominant_frequency(carol.received_audio()) - 440) < 20
+
+
+@pytest.mark.parametrize("target, reason", [
+    ("sip:nobody@ims.test", "The number does not exist."),
+    ("tel:+15559999", "The number does not exist."),
+])
+async def test_a_failed_call_says_why(gateway, webims_browser, webrtc_browser, target, reason):
+    tab = await logged_in_tab(webims_browser, gateway)
+    browser = webrtc_browser()
+    started = await tab.request("voice", "call.start", {"target": target, "sdp": await browser.offer()})
+    ended = await wait_for_state(tab, started["call"], "call.ended")
+    assert ended["body"]["reason"] == reason
+
+
+async def test_a_busy_phone_is_reported_as_busy(gateway, webims_browser, webrtc_browser, baresip_factory):
+    bob = await trio.to_thread.run_sync(lambda: baresip_factory("bob", auto_answer=False))
+    tab = await logged_in_tab(webims_browser, gateway)
+    browser = webrtc_browser()
+    started = await tab.request("voice", "call.start", {"target": "sip:bob@ims.test", "sdp": await browser.offer()})
+    progress = await wait_for_state(tab, started["call"], "call.progress")
+    assert progress["body"]["state"] in ("ringing", "early")
+    bob.hangup()  # baresip rejects a ringing call with 486 Busy Here
+    ended = await wait_for_state(tab, started["call"], "call.ended")
+    assert ended["body"]["reason"] == "The line is busy."
+
+
+async def test_hold_stops_the_other_sides_audio_and_resume_brings_it_back(gateway, webims_browser,
+                                                                           webrtc_browser, baresip_factory):
+    bob = await trio.to_thread.run_sync(lambda: baresip_factory("bob", tone_hz=880))
+    tab = await logged_in_tab(webims_browser, gateway)
+    browser = webrtc_browser()
+    started = await tab.request("voice", "call.start", {"target": "sip:bob@ims.test", "sdp": await browser.offer()})
+    await browser.accept_answer(started["sdp"])
+    call = started["call"]
+    await wait_for_state(tab, call, "call.answered")
+    await trio.sleep(1)
+    await tab.request("voice", "call.hold", {"call": call, "hold": True})
+    held = await wait_for_state(tab, call, "call.held")
+    assert held["body"] == {"call": call, "local": True, "remote": False}
+    await trio.sleep(1)
+    quiet_from = time.monotonic()
+    await trio.sleep(1.5)
+    assert browser.frames_between(quiet_from, time.monotonic()) <= 3, "audio kept flowing while on hold"
+    await tab.request("voice", "call.hold", {"call": call, "hold": False})
+    await wait_for_state(tab, call, "call.held")
+    await trio.sleep(1)
+    loud_from = time.monotonic()
+    await trio.sleep(1)
+    assert browser.frames_between(loud_from, time.monotonic()) > 20, "audio did not come back after resume"
+    await tab.request("voice", "call.hangup", {"call": call})
+
+
+async def test_digits_from_the_page_reach_the_native_phone(gateway, webims_browser, webrtc_browser,
+                                                           baresip_factory):
+    bob = await trio.to_thread.run_sync(lambda: baresip_factory("bob"))
+    tab = await logged_in_tab(webims_browser, gateway)
+    browser = webrtc_browser()
+    started = await tab.request("voice", "call.start", {"target": "sip:bob@ims.test", "sdp": await browser.offer()})
+    await browser.accept_answer(started["sdp"])
+    await wait_for_state(tab, started["call"], "call.answered")
+    await tab.request("voice", "call.dtmf", {"call": started["call"], "digits": "5"})
+    event = await trio.to_thread.run_sync(lambda: bob.wait_event("CALL_DTMF_START", 5))
+    assert "5" in str(event)
+    await tab.request("voice", "call.hangup", {"call": started["call"]})
+
+
+async def test_a_second_call_while_in_a_call_is_offered_and_taken_after_holding_the_first(
+        gateway, webims_browser, webrtc_browser, baresip_factory):
+    tab = await logged_in_tab(webims_browser, gateway)
+    bob = await trio.to_thread.run_sync(lambda: baresip_factory("bob", tone_hz=880))
+    first_browser = webrtc_browser()
+    first = await tab.request("voice", "call.start", {"target": "sip:bob@ims.test",
+                                                       "sdp": await first_browser.offer()})
+    await first_browser.accept_answer(first["sdp"])
+    await wait_for_state(tab, first["call"], "call.answered")
+    carol = await trio.to_thread.run_sync(lambda: baresip_factory("carol", tone_hz=660, auto_answer=False))
+    carol.dial("sip:mary@ims.test")
+    second = (await tab.next_event("voice", "call.incoming"))["body"]
+    assert second["peer"]["uri"] == "sip:carol@ims.test"
+    await tab.request("voice", "call.hold", {"call": first["call"], "hold": True})
+    second_browser = webrtc_browser()
+    await tab.request("voice", "call.accept", {"call": second["call"],
+                                               "sdp": await second_browser.answer(second["sdp"])})
+    await wait_for_state(tab, second["call"], "call.answered")
+    await trio.sleep(2.5)
+    assert abs(heard(second_browser.audio()) - 660) < 20
+    calls = (await tab.request("voice", "call.list"))["calls"]
+    assert {c["call"]: c["held"]["local"] for c in calls} == {first["call"]: True, second["call"]: False}
+    for call in (first["call"], second["call"]):
+        await tab.request("voice", "call.hangup", {"call": call})
