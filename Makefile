@@ -3,8 +3,9 @@
 PYTHON ?= /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# Built-in plugins and the example third-party plugin, each its own distribution.
-DISTRIBUTIONS := . plugins/auth examples/hello-plugin
+# The core, every built-in plugin and the example third-party plugin: each is its own distribution.
+PLUGINS := $(patsubst %/setup.cfg,%,$(wildcard plugins/*/setup.cfg))
+DISTRIBUTIONS := . $(PLUGINS) examples/hello-plugin
 
 # The real peers the lab and the tests start (see docs/lab.md); python3-venv for the venv itself.
 DEBIAN_PACKAGES := python3-venv \
