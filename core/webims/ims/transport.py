@@ -54,12 +54,15 @@ class TransportError(Exception):
 class Transports:
     """The gateway's SIP sockets. Start with :meth:`serve` in a nursery; read :attr:`incoming`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None,
-                 limits: Limits = Limits()):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, tls_server: ssl.SSLContext | None = None,
+                 tls_client: ssl.SSLContext | None = None, limits: Limits = Limits()):
+        """``tls_server`` makes the stream listener TLS (SIPS); ``tls_client`` verifies the TLS peers we connect
+        to (the system's trust store by default)."""
         self.host = host
         self.port = port
         self.limits = limits
-        self._tls = tls
+        self._tls_server = tls_server
+        self._tls_client = tls_client
         self._udp: trio.socket.SocketType | None = None
         self._connections: dict[tuple[str, int, str], _Connection] = {}
         self._nursery: trio.Nursery | None = None
@@ -67,6 +70,7 @@ class Transports:
         self.tcp_port: int | None = None
 
     def local(self, transport: str = "UDP") -> Address:
+        """Our address for a transport: UDP, or the stream listener (TCP, or TLS with ``tls_server``)."""
         port = self.port if transport == "UDP" else self.tcp_port
         return Address(self.host, port, transport)
 
@@ -120,8 +124,8 @@ class Transports:
     async def _accept_tcp(self, stream: trio.SocketStream) -> None:
         host, port = stream.socket.getpeername()[:2]
         transport = "TCP"
-        if self._tls is not None:
-            stream = trio.SSLStream(stream, self._tls, server_side=True)
+        if self._tls_server is not None:
+            stream = trio.SSLStream(stream, self._tls_server, server_side=True)
             transport = "TLS"
         connection = _Connection(stream, Address(host, port, transport), self)
         await connection.run(keepalive=False)
@@ -134,7 +138,7 @@ class Transports:
         with trio.fail_after(CONNECT_TIMEOUT):
             stream = await trio.open_tcp_stream(destination.host, destination.port)
             if destination.transport == "TLS":
-                context = self._tls or ssl.create_default_context()
+                context = self._tls_client or ssl.create_default_context()
                 stream = trio.SSLStream(stream, context, server_hostname=destination.host)
                 await stream.do_handshake()
         connection = _Connection(stream, destination, self)

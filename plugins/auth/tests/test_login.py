@@ -147,3 +147,13 @@ async def test_423_interval_too_brief_is_followed(gateway, webims_browser, ims):
     ims.min_expires = 3600
     await login(await webims_browser(gateway))
     assert ims.bindings["mary"].expires == 3600
+
+
+async def test_the_registration_is_refreshed_before_it_expires(gateway, webims_browser, ims, autojump_clock):
+    await login(await webims_browser(gateway))
+    first = len(ims.registers())
+    granted = ims.bindings["mary"].expires
+    await trio.sleep(granted * 0.75)  # refresh comes at 50-70 % of the interval
+    refreshes = ims.registers()[first:]
+    assert refreshes, "no refresh REGISTER went out"
+    assert refreshes[0].call_id == ims.registers()[0].call_id  # the same binding (RFC 3261 §10.2.4)

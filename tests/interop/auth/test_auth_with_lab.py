@@ -1,0 +1,132 @@
+"""The auth service against the lab IMS core (Kamailio, started and stopped by the tests)."""
+
+import pytest
+import trio
+
+from webims.lab import LabProcess
+from webims.testing import BrowserError
+from webims.testing.peers.kamailio import LabCore
+
+pytestmark = pytest.mark.interop
+MARYS_SET = ["sip:mary@ims.test", "tel:+15550100", "sip:mary.work@ims.test"]
+SETTINGS = {"auth": {"keepalive_interval": 0.5, "grace_seconds": 2, "max_failures": 3, "shutdown_seconds": 0.5},
+            "voice": {"browser_addresses": ["127.0.0.1"]}}
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """A lab of this test's own: these tests restart it and must not disturb other tests' registrations."""
+    lab = LabCore.start(tmp_path / "lab")
+    yield lab
+    lab.stop()
+
+
+@pytest.fixture
+async def gateway(webims_gateway, lab):
+    return await webims_gateway({"auth": True, "voice": True}, settings=SETTINGS,
+                                ims={"proxy": lab.sip_uri, "domain": lab.domain})
+
+
+async def login(tab, username="mary", password="mary-secret"):
+    return await tab.request("auth", "login", {"username": username, "password": password})
+
+
+def contacts(lab, identity="sip:mary@ims.test"):
+    return lab.admin.contacts(identity)
+
+
+async def eventually(predicate, timeout=10):
+    with trio.fail_after(timeout):
+        while not predicate():
+            await trio.sleep(0.1)
+
+
+@pytest.mark.parametrize("username, password", [("mary", "mary-secret"), ("mary.phone", "mary-phone-secret")])
+async def test_login_registers_a_contact_and_returns_the_labs_implicit_set(gateway, webims_browser, lab,
+                                                                             username, password):
+    result = await login(await webims_browser(gateway), username, password)
+    assert [identity["uri"] for identity in result["identities"]] == MARYS_SET
+    assert result["default"] == "sip:mary@ims.test"
+    assert len(contacts(lab)) == 1
+
+
+async def test_a_wrong_password_gets_the_generic_error_and_leaves_no_contact(gateway, webims_browser, lab):
+    with pytest.raises(BrowserError) as error:
+        await login(await webims_browser(gateway), password="wrong")
+    assert error.value.message == "The username or password is not correct."
+    assert contacts(lab) == []
+
+
+async def test_throttling_engages_after_repeated_failures(gateway, webims_browser):
+    tab = await webims_browser(gateway)
+    for _ in range(3):
+        with pytest.raises(BrowserError):
+            await login(tab, password="wrong")
+    with pytest.raises(BrowserError) as error:
+        await login(tab)
+    assert error.value.code == "too_many_attempts"
+
+
+def record_sent(gateway, monkeypatch) -> list:
+    """Every SIP message the gateway sends from now on."""
+    sent = []
+    transports = gateway.sip.endpoint.transports
+    original = transports.send
+
+    async def record(message, destination):
+        sent.append(message)
+        await original(message, destination)
+    monkeypatch.setattr(transports, "send", record)
+    return sent
+
+
+async def test_a_spoofed_identity_is_refused_and_nothing_is_sent(gateway, webims_browser, monkeypatch):
+    tab = await webims_browser(gateway)
+    await login(tab)
+    sent = record_sent(gateway, monkeypatch)
+    with pytest.raises(BrowserError) as error:
+        await tab.request("voice", "call.start", {"target": "sip:bob@ims.test", "identity": "sip:bob@ims.test",
+                                                  "sdp": "v=0\r\n"})
+    assert error.value.code == "forbidden_identity"
+    assert not [m for m in sent if getattr(m, "method", None) == "INVITE"]
+
+
+async def test_lab_initiated_deregistration_reaches_the_browser(gateway, webims_browser, lab):
+    tab = await webims_browser(gateway)
+    await login(tab)
+    await trio.sleep(0.5)  # the reg event subscription is in place
+    lab.admin.deregister("sip:mary@ims.test")
+    event = await tab.next_event("auth", "logged_out")
+    assert "ended your registration" in event["body"]["reason"]
+
+
+async def test_an_ims_core_restart_is_survived_without_the_user_doing_anything(gateway, webims_browser, lab):
+    tab = await webims_browser(gateway)
+    await login(tab)
+    settings = lab.process.settings
+    lab.stop()
+    event = await tab.next_event("auth", "registration", timeout=15)
+    assert event["body"]["state"] == "reconnecting"
+    lab.process = LabProcess.start(settings, lab.subscribers)  # same ports, empty location table
+    event = await tab.next_event("auth", "registration", timeout=30)
+    assert event["body"]["state"] == "registered"
+    assert len(contacts(lab)) == 1
+
+
+async def test_a_reload_within_grace_resumes_without_a_new_register(gateway, webims_browser, lab, monkeypatch):
+    tab = await webims_browser(gateway)
+    token = (await login(tab))["resume_token"]
+    sent = record_sent(gateway, monkeypatch)
+    await tab.websocket.aclose()
+    reloaded = await webims_browser(gateway)
+    assert (await reloaded.request("auth", "resume", {"token": token}))["state"] == "registered"
+    assert not [m for m in sent if getattr(m, "method", None) == "REGISTER"]
+    assert len(contacts(lab)) == 1
+
+
+async def test_logout_removes_the_contact(gateway, webims_browser, lab):
+    tab = await webims_browser(gateway)
+    await login(tab)
+    assert contacts(lab)
+    await tab.request("auth", "logout")
+    await eventually(lambda: contacts(lab) == [])
