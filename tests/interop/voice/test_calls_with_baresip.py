@@ -165,3 +165,36 @@ async def test_a_second_call_while_in_a_call_is_offered_and_taken_after_holding_
     assert {c["call"]: c["held"]["local"] for c in calls} == {first["call"]: True, second["call"]: False}
     for call in (first["call"], second["call"]):
         await tab.request("voice", "call.hangup", {"call": call})
+
+
+async def test_every_tab_rings_and_the_first_to_answer_wins(gateway, webims_browser, webrtc_browser,
+                                                            baresip_factory):
+    first, second = await logged_in_tab(webims_browser, gateway), await logged_in_tab(webims_browser, gateway)
+    carol = await trio.to_thread.run_sync(lambda: baresip_factory("carol", auto_answer=False))
+    carol.dial("sip:mary@ims.test")
+    offered = [(await tab.next_event("voice", "call.incoming"))["body"] for tab in (first, second)]
+    assert offered[0]["call"] == offered[1]["call"]
+    browser = webrtc_browser()
+    await first.request("voice", "call.accept", {"call": offered[0]["call"],
+                                                 "sdp": await browser.answer(offered[0]["sdp"])})
+    await wait_for_state(second, offered[0]["call"], "call.taken")
+    await wait_for_state(first, offered[0]["call"], "call.answered")
+    await first.request("voice", "call.hangup", {"call": offered[0]["call"]})
+
+
+async def test_a_call_arriving_while_no_tab_is_open_rings_until_a_tab_comes_back(gateway, webims_browser,
+                                                                                 webrtc_browser, baresip_factory):
+    tab = await webims_browser(gateway)
+    token = (await tab.request("auth", "login", {"username": "mary", "password": "mary-secret"}))["resume_token"]
+    await tab.websocket.aclose()
+    carol = await trio.to_thread.run_sync(lambda: baresip_factory("carol", tone_hz=880, auto_answer=False))
+    carol.dial("sip:mary@ims.test")
+    await trio.sleep(1)  # the INVITE reaches the gateway while no tab is connected
+    reloaded = await webims_browser(gateway)
+    await reloaded.request("auth", "resume", {"token": token})
+    offered = (await reloaded.next_event("voice", "call.incoming"))["body"]
+    assert offered["peer"]["uri"] == "sip:carol@ims.test"
+    browser = webrtc_browser()
+    await reloaded.request("voice", "call.accept", {"call": offered["call"], "sdp": await browser.answer(offered["sdp"])})
+    await wait_for_state(reloaded, offered["call"], "call.answered")
+    await reloaded.request("voice", "call.hangup", {"call": offered["call"]})
