@@ -105,7 +105,11 @@ class VoicePlugin:
     async def webims_context_changed(self, context, change):
         if change.kind == ContextChange.ENDED:
             for call in [c for c in self.calls.values() if c.context is context]:
-                await self._hang_up(call, "You were logged out.")
+                incoming = self.incoming.get(call.id)
+                if incoming is not None and call.state == "incoming":
+                    incoming.reject(480, "Missed call: you were logged out.")  # the caller hears "unavailable"
+                else:
+                    await self._hang_up(call, "You were logged out.")
         elif change.kind == ContextChange.BROWSER_ATTACHED:
             # A tab that (re)connects learns of calls still ringing for her.
             tabs = [tab for tab in context.browsers if tab.id == change.detail]
