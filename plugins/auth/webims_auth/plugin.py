@@ -127,15 +127,20 @@ class AuthPlugin:
         if wait:
             raise ServiceError("too_many_attempts", f"Too many failed logins. Try again in {wait} s.",
                                retry_after=wait)
+        # One login per username at a time, so two tabs logging in at once share one registration.
         lock = self._login_locks.setdefault(username, trio.Lock())
-        async with lock:
-            subscriber = self.subscribers.get(username)
-            if subscriber is not None:
-                if not hmac.compare_digest(password.encode(), subscriber.password.encode()):
-                    self.throttle.failed(keys, now)
-                    raise ServiceError("login_failed", LOGIN_FAILED)
-            else:
-                subscriber = await self._register_new(username, password, keys, now)
+        try:
+            async with lock:
+                subscriber = self.subscribers.get(username)
+                if subscriber is not None:
+                    if not hmac.compare_digest(password.encode(), subscriber.password.encode()):
+                        self.throttle.failed(keys, now)
+                        raise ServiceError("login_failed", LOGIN_FAILED)
+                else:
+                    subscriber = await self._register_new(username, password, keys, now)
+        finally:
+            if not lock.statistics().tasks_waiting and not lock.locked():
+                self._login_locks.pop(username, None)  # made-up usernames must not pile up locks
         self.throttle.succeeded(keys[:1])
         session.attach(subscriber.context)
         _log.info("login", impi=username, session=session.id)

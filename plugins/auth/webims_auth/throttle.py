@@ -10,6 +10,8 @@ import math
 
 import attrs
 
+PRUNE_ABOVE = 10_000
+
 
 @attrs.frozen
 class ThrottlePolicy:
@@ -30,6 +32,8 @@ class LoginThrottle:
         return math.ceil(wait) if wait > 0 else 0
 
     def failed(self, keys: list[str], now: float) -> None:
+        if len(self._failures) > PRUNE_ABOVE:
+            self._prune(now)
         for key in keys:
             recent = self._failures.setdefault(key, collections.deque())
             recent.append(now)
@@ -38,6 +42,13 @@ class LoginThrottle:
             if len(recent) >= self.policy.max_failures:
                 self._locked_until[key] = now + self.policy.lockout_seconds
                 recent.clear()
+
+    def _prune(self, now: float) -> None:
+        """Forget keys with no recent failure and no lockout: a flood of made-up usernames must not pile up."""
+        for key in [k for k, times in self._failures.items() if not times or times[-1] < now - self.policy.window_seconds]:
+            del self._failures[key]
+        for key in [k for k, until in self._locked_until.items() if until <= now]:
+            del self._locked_until[key]
 
     def succeeded(self, keys: list[str]) -> None:
         for key in keys:
