@@ -51,6 +51,7 @@ class Call:
         # the UA core's own reliability: our 2xx until its ACK, our ACK per 2xx retransmission
         self.ok_runner: MachineRunner | None = None
         self.ack_runner: MachineRunner | None = None
+        self.session_refresher = None  # a SessionRefresher once a session timer is agreed (RFC 4028)
         self._reinvite_lock = trio.Lock()
 
     @property
@@ -92,6 +93,30 @@ class Call:
         response = await self.agent.send(request, authenticate=False)
         if self.dialog is not None:
             self.dialog.receive_response(response)
+        return response
+
+    def start_session_timer(self, timer) -> None:
+        """Keep the agreed session timer: refresh it (UPDATE, else re-INVITE) or end the call if it lapses."""
+        from webims_voice.session_timer import SessionRefresher
+
+        if timer is None:
+            return
+        self.session_refresher = SessionRefresher(timer, self._send_refresh, self.hang_up)
+        self.plugin.nursery.start_soon(self._keep_session, self.session_refresher)
+
+    async def _keep_session(self, refresher) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(refresher.run)
+            await self.ended.wait()  # the call is over: so is its session timer
+            nursery.cancel_scope.cancel()
+
+    async def _send_refresh(self, headers) -> Response:
+        response = await self.in_dialog("UPDATE", headers=headers)
+        if response.status in (405, 501):  # no UPDATE there: refresh with a re-INVITE (RFC 4028 §7.4)
+            from webims_voice.in_dialog import reinvite
+
+            async with self._reinvite_lock:
+                response = await reinvite(self, (await self.bridge.ims_offer()).encode(), headers=headers)
         return response
 
     # --- the end -------------------------------------------------------------------------------------------------

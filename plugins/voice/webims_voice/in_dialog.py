@@ -49,6 +49,8 @@ async def _reoffer(call: Call, transaction: ServerTransaction) -> None:
     request = transaction.request
     local_tag = call.dialog.local_tag
     contact = f"<{call.agent.contact_uri()}>"
+    if call.session_refresher is not None:
+        call.session_refresher.refreshed()  # RFC 4028 §10: any re-INVITE or UPDATE refreshes the session
     answer = b""
     if request.body and request.media_type == SDP:
         offer = request.body.decode("utf-8", "replace")
@@ -113,10 +115,11 @@ async def set_hold(call: Call, hold: bool) -> None:
     await call.notify("call.held", {"local": call.held_local, "remote": call.held_remote})
 
 
-async def reinvite(call: Call, sdp: bytes) -> Response:
+async def reinvite(call: Call, sdp: bytes, headers=()) -> Response:
     """A re-INVITE with our new offer; 491 glare is retried once after RFC 3261 §14.1's random wait."""
     for attempt in range(2):
-        request = call.agent.with_via(call.dialog.create_request("INVITE", body=sdp, content_type=SDP))
+        request = call.agent.with_via(call.dialog.create_request("INVITE", headers=headers, body=sdp,
+                                                                 content_type=SDP))
         transaction = await call.agent.start(request)
         response = await transaction.final_response()
         call.dialog.receive_response(response)

@@ -15,6 +15,7 @@ from webims.media import MediaError
 from webims.sip import RemoteProtocolError, new_tag
 from webims.sip.dialog import Dialog, dialog_response
 from webims.sip.retransmission import SuccessRetransmitter
+from webims.sip.session_timer import SessionTimerPolicy, TooSmall, uas_session_timer
 from webims_voice.call import Call
 
 _log = log.get("voice.incoming")
@@ -22,7 +23,8 @@ SDP = "application/sdp"
 
 
 class IncomingCall:
-    def __init__(self, call: Call, transaction: ServerTransaction, ring_timeout: float):
+    def __init__(self, call: Call, transaction: ServerTransaction, ring_timeout: float,
+                 timers: SessionTimerPolicy = SessionTimerPolicy()):
         self.call = call
         self.transaction = transaction
         self.ring_timeout = ring_timeout
@@ -32,6 +34,8 @@ class IncomingCall:
         self.rejection: tuple[int, str] | None = None
         self.offer_sdp: str = ""  # our offer to the browser
         self.called_identity = call.identity
+        self.timers = timers
+        self.session_timer = None
 
     def summary(self) -> dict:
         return {**self.call.summary(), "sdp": self.offer_sdp, "called_identity": self.called_identity}
@@ -43,6 +47,12 @@ class IncomingCall:
             await self.transaction.reply(488, headers=[("Warning", '399 webims "an SDP offer is required"')])
             await call.end("The caller sent no media offer.", 488)
             return
+        agreed = uas_session_timer(request, self.timers)
+        if isinstance(agreed, TooSmall):  # RFC 4028 §8.1: ask the caller for at least our Min-SE
+            await self.transaction.reply(422, headers=agreed.response_headers())
+            await call.end("A call could not be taken: its session interval was too short.", 422)
+            return
+        self.session_timer = agreed
         try:
             self.offer_sdp = await call.bridge.offer_to_browser(request.body.decode("utf-8", "replace"))
         except MediaError as error:
@@ -93,7 +103,8 @@ class IncomingCall:
             return
         ok = dialog_response(self.transaction.request, 200, to_tag=self.local_tag,
                              contact=f"<{call.agent.contact_uri()}>",
-                             headers=[("Content-Type", SDP), ("Allow", "INVITE, ACK, CANCEL, BYE, UPDATE, INFO")],
+                             headers=[("Content-Type", SDP), ("Allow", "INVITE, ACK, CANCEL, BYE, UPDATE, INFO"),
+                                      *self.session_timer.response_headers()],
                              body=ims_answer.encode())
         try:
             call.adopt_dialog(Dialog.from_uas(self.transaction.request, ok))
@@ -107,6 +118,7 @@ class IncomingCall:
         call.ok_runner = runner
         call.plugin.nursery.start_soon(_retransmit_until_ack, call, runner)
         call.state = "active"
+        call.start_session_timer(self.session_timer)
         await call.notify("call.answered")
 
 

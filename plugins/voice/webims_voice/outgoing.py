@@ -13,6 +13,7 @@ from webims.ims.machine import MachineRunner
 from webims.sip import RemoteProtocolError, Response
 from webims.sip.dialog import Dialog
 from webims.sip.retransmission import AckRepeater
+from webims.sip.session_timer import SessionTimerPolicy, retry_after_422, session_timer_headers, uac_session_timer
 from webims.sip.transaction import make_cancel
 from webims_voice.call import Call
 from webims_voice.reasons import failure_reason
@@ -22,10 +23,10 @@ SDP = "application/sdp"
 ALLOW = "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, REFER, NOTIFY, OPTIONS"
 
 
-def build_invite(call: Call, target: str, sdp: bytes, privacy: bool):
+def build_invite(call: Call, target: str, sdp: bytes, privacy: bool, timers: SessionTimerPolicy):
     agent = call.agent
     headers = [("Contact", f"<{agent.contact_uri()}>"), ("P-Preferred-Identity", f"<{call.identity}>"),
-               ("Allow", ALLOW), ("Supported", "timer, replaces")]
+               ("Allow", ALLOW), ("Supported", "timer, replaces"), *session_timer_headers(timers)]
     from_uri = call.identity
     if privacy:
         # RFC 3323/3325: hide who calls; the network still knows (P-Preferred-Identity), the callee does not.
@@ -57,6 +58,12 @@ class OutgoingCall:
                 final = await self._send(authorized)
                 if final is None:
                     return
+        if final.status == 422 and "Min-SE" in final.headers:
+            # RFC 4028 §7.4: the interval was too small for the other side; ask again with its minimum.
+            call.invite = _with_session_interval(call.agent, call.invite, *retry_after_422(call.invite, final))
+            final = await self._send(call.invite)
+            if final is None:
+                return
         if 200 <= final.status < 300:
             if self.cancel_wanted.is_set():  # answered while our CANCEL was on its way
                 await self._answered(final)
@@ -127,4 +134,17 @@ class OutgoingCall:
             await call.bridge.accept_ims_answer(ok.body.decode("utf-8", "replace"))
         if not self.cancel_wanted.is_set():
             call.state = "active"
+            call.start_session_timer(uac_session_timer(ok))
             await call.notify("call.answered")
+
+
+def _with_session_interval(agent, invite, interval: int, min_se: int):
+    """The INVITE again (new branch and CSeq) asking for ``interval`` with ``Min-SE: min_se``."""
+    fields = invite.headers.copy()
+    fields.set("Session-Expires", f"{interval};refresher=uac")
+    fields.set("Min-SE", str(min_se))
+    retried = agent.build_request("INVITE", str(invite.uri), from_uri=str(invite.from_.uri),
+                                  call_id=invite.call_id, from_tag=invite.from_tag)
+    fields.set("Via", retried.headers.get("Via"))
+    fields.set("CSeq", retried.headers.get("CSeq"))
+    return type(invite)("INVITE", invite.uri, fields, invite.body)

@@ -17,6 +17,7 @@ from webims.media import CodecChosen, DtmfReceived, IceStateChanged, Leg, MediaC
 from webims.media import open_media_engine
 from webims.service import PortalAssets, Service, SipRoute
 from webims.sip import NameAddr, RemoteProtocolError
+from webims.sip.session_timer import SessionTimerPolicy
 from webims_voice import in_dialog
 from webims_voice.call import Call
 from webims_voice.incoming import IncomingCall
@@ -59,6 +60,9 @@ class VoicePlugin:
     def webims_settings_schema(self):
         return {
             "ring_timeout": Setting(int, 120, "seconds a call may ring before it is given up", in_range(5, 600)),
+            "session_expires": Setting(int, 1800, "session timer interval asked for (RFC 4028), s",
+                                       in_range(90, 86400)),
+            "min_se": Setting(int, 90, "shortest session interval accepted, s", in_range(90, 86400)),
             "ims_address": Setting(str, "127.0.0.1", "address of the IMS-side RTP sockets"),
             "ims_port_min": Setting(int, 30000, "lowest IMS-side RTP port", in_range(1024, 65000)),
             "ims_port_max": Setting(int, 39999, "highest IMS-side RTP port", in_range(1028, 65535)),
@@ -152,10 +156,13 @@ class VoicePlugin:
         self._register(call)
         outgoing = OutgoingCall(call, self.settings["ring_timeout"])
         self.outgoing[call.id] = outgoing
-        invite = build_invite(call, target, ims_offer.encode(), bool(body.get("privacy")))
+        invite = build_invite(call, target, ims_offer.encode(), bool(body.get("privacy")), self._timers())
         self.nursery.start_soon(self._run_call, call, outgoing.run, invite)
         _log.info("call.started", call=call.id, target=target, identity=identity.uri)
         return {"call": call.id, "sdp": answer}
+
+    def _timers(self) -> SessionTimerPolicy:
+        return SessionTimerPolicy(self.settings["session_expires"], self.settings["min_se"])
 
     def _register(self, call: Call) -> None:
         self.calls[call.id] = call
@@ -286,7 +293,7 @@ class VoicePlugin:
         except MediaError as error:
             await transaction.reply(503, headers=[("Warning", f'399 webims "{error.reason[:150]}"')])
             return
-        incoming = IncomingCall(call, transaction, self.settings["ring_timeout"])
+        incoming = IncomingCall(call, transaction, self.settings["ring_timeout"], self._timers())
         self.incoming[call.id] = incoming
         self._register(call)
         _log.info("call.incoming", call=call.id, called=called, caller=peer_uri)
