@@ -83,3 +83,17 @@ async def webims_browser(nursery):
     async def open_tab(gateway, *, origin=None, hello=True) -> BrowserClient:
         return await open_browser(nursery, gateway.url, origin=origin, hello=hello)
     return open_tab
+
+
+# --- im: an MSRP peer for chat tests (added by the im service; webims.testing.msrp_peer) -------------------------
+
+@pytest.fixture
+async def msrp_peer(nursery):
+    """``await msrp_peer()``: a scriptable MSRP endpoint (:class:`webims.testing.msrp_peer.MsrpPeer`) on a free
+    loopback port, the other side of a chat: it listens or connects, sends and answers what it is told, and can
+    break framing or vanish mid-chunk."""
+    from webims.testing.msrp_peer import MsrpPeer
+
+    async def start() -> MsrpPeer:
+        return await MsrpPeer().start(nursery)
+    return start
