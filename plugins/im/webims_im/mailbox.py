@@ -20,7 +20,7 @@ from webims.context import RegistrationContext
 from webims.errors import ServiceError
 from webims_im import content, imdn, page, reasons
 from webims_im.store import History, StoredMessage, StoreError
-from webims_im.targets import peer_key
+from webims.addressing import peer_key
 
 if TYPE_CHECKING:
     from webims_im.chat.session import Chat

@@ -10,7 +10,7 @@ from __future__ import annotations
 from webims.errors import ServiceError
 from webims_im.chat.service import ChatService
 from webims_im.mailbox import Mailbox
-from webims_im.targets import peer_key, target_uri
+from webims.addressing import peer_key, target_uri
 
 MAX_TEXT_CHARACTERS = 100_000
 MAX_HISTORY_PAGE = 200
@@ -38,7 +38,7 @@ def _peer(body: dict, mailbox: Mailbox) -> str:
 
 async def message_send(mailbox: Mailbox, chats: ChatService, body: dict) -> dict:
     text = _text(body)
-    target = target_uri(body.get("to"), mailbox.domain)
+    target = target_uri(body.get("to"), mailbox.domain, action="write to")
     identity = await mailbox.identity_for(peer_key(target), _optional_str(body, "identity"))
     form = body.get("format", "auto")
     if form not in ("auto", "text"):
@@ -48,7 +48,7 @@ async def message_send(mailbox: Mailbox, chats: ChatService, body: dict) -> dict
 
 
 async def composing(mailbox: Mailbox, chats: ChatService, body: dict) -> dict:
-    target = target_uri(body.get("to"), mailbox.domain)
+    target = target_uri(body.get("to"), mailbox.domain, action="write to")
     identity = await mailbox.identity_for(peer_key(target), _optional_str(body, "identity"))
     await mailbox.send_typing(target, identity, bool(body.get("active")))
     return {}
@@ -87,7 +87,7 @@ async def chat_start(mailbox: Mailbox, chats: ChatService, body: dict) -> dict:
     if call is not None:
         target, identity = _call_peer(mailbox, call)
     else:
-        target = target_uri(body.get("to"), mailbox.domain)
+        target = target_uri(body.get("to"), mailbox.domain, action="write to")
         identity = await mailbox.identity_for(peer_key(target), _optional_str(body, "identity"))
     chat = await chats.start(mailbox, target, identity, related_call=call)
     return {"chat": chat.summary()}

@@ -22,7 +22,7 @@ from webims_voice import in_dialog
 from webims_voice.call import Call
 from webims_voice.incoming import IncomingCall
 from webims_voice.outgoing import OutgoingCall, build_invite
-from webims_voice.targets import target_uri
+from webims.addressing import target_uri
 
 STATIC = Path(__file__).parent / "static"
 MESSAGES = {"call.start", "call.candidate", "call.accept", "call.reject", "call.hangup", "call.hold", "call.dtmf",
@@ -143,7 +143,7 @@ class VoicePlugin:
     async def _start(self, session, body):
         context = session.context
         identity = context.require_identity(body.get("identity"))
-        target = target_uri(body.get("target"), self.gateway.config.ims.domain)
+        target = target_uri(body.get("target"), self.gateway.config.ims.domain, action="call")
         offer = _sdp(body)
         call = Call(self, context, f"c{next(self._ids)}", "outgoing", identity.uri, target)
         call.bridge = await self.engine.new_bridge(call.id)
@@ -233,7 +233,7 @@ class VoicePlugin:
     async def _transfer(self, call, body, session):
         if call.state != "active":
             raise ServiceError("wrong_state", "Only a call in progress can be transferred.")
-        target = target_uri(body.get("target"), self.gateway.config.ims.domain)
+        target = target_uri(body.get("target"), self.gateway.config.ims.domain, action="call")
         response = await call.in_dialog("REFER", headers=[("Refer-To", f"<{target}>"),
                                                           ("Referred-By", f"<{call.identity}>")])
         if not 200 <= response.status < 300:

@@ -17,7 +17,7 @@ from webims_im.chat.session import Chat
 from webims_im.chat.transport import Link, LinkClosed, authenticate, connect, own_uri
 from webims_im.errors import ContentError
 from webims_im.msrp import MsrpError, MsrpUri, RelayRefused
-from webims_im.targets import peer_key
+from webims.addressing import peer_key
 
 _log = log.get("im.chats")
 FIRST_FRAME_TIMEOUT = 10

@@ -34,7 +34,7 @@ from webims_im.msrp import (
     ReportReceived,
 )
 from webims_im.store import StoredMessage, StoreError
-from webims_im.targets import peer_key
+from webims.addressing import peer_key
 
 if TYPE_CHECKING:
     from webims_im.chat.service import ChatService

@@ -1,8 +1,8 @@
-"""Who a conversation is with: what a person types turned into a URI, and one key per peer.
+"""Addresses as people type them and as services compare them, shared by every service.
 
-The same person reaches us as ``tel:+15550101``, ``sip:+15550101@ims.test;user=phone`` or with a display name
-around the URI; :func:`peer_key` folds these into one conversation key so her history with someone is one list.
-(The voice service has the same typing rules for numbers; they are kept alike on purpose.)
+:func:`target_uri` turns what a person types (``+1 555 0101``, ``bob``, ``bob@example.net``) into the URI a
+call or message goes to. :func:`peer_key` folds the forms one person reaches us in (``tel:+15550101``,
+``sip:+15550101@ims.test;user=phone``) into one key, so her history or contact entry with someone is one.
 """
 
 from __future__ import annotations
@@ -17,10 +17,14 @@ _USER = re.compile(r"^[A-Za-z0-9._~!$&'*+=-]{1,64}$")
 _GLOBAL_NUMBER = re.compile(r"^\+[0-9]{1,20}$")
 
 
-def target_uri(text: object, domain: str) -> str:
-    """``+1 555 0101`` → ``tel:+15550101``; ``bob`` → ``sip:bob@domain``; a sip:/sips:/tel: URI as it is."""
+def target_uri(text: object, domain: str, *, action: str = "reach") -> str:
+    """``+1 555 0101`` → ``tel:+15550101``; ``bob`` → ``sip:bob@domain``; a sip:/sips:/tel: URI as it is.
+
+    ``action`` completes the error text for empty input: "Enter a number or a SIP address to {action}."
+    A local number (no +) gets the home domain as its phone-context (RFC 3966 §5.1.5).
+    """
     if not isinstance(text, str) or not text.strip() or len(text) > 256:
-        raise ServiceError("bad_target", "Enter a number or a SIP address to write to.")
+        raise ServiceError("bad_target", f"Enter a number or a SIP address to {action}.")
     text = text.strip()
     if _NUMBER.match(text):
         digits = re.sub(r"[ ()./-]", "", text)
