@@ -43,6 +43,34 @@ export class WebimsClient extends EventTarget {
     return this._open("connecting");
   }
 
+  // Resolves once the client is connected (at once if it is); rejects after timeoutMs with a readable reason.
+  // For what a person starts before the connection is up, e.g. a login submitted while the page still connects.
+  whenConnected(timeoutMs = this.requestTimeoutMs) {
+    if (this.state === "connected") return Promise.resolve(this.welcome);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.removeEventListener("statechange", onChange);
+        reject(new WebimsError("offline", this.closeReason || "The gateway cannot be reached right now; try again in a moment."));
+      }, timeoutMs);
+      const onChange = ({ detail }) => {
+        if (detail.state !== "connected") return;
+        clearTimeout(timer);
+        this.removeEventListener("statechange", onChange);
+        resolve(this.welcome);
+      };
+      this.addEventListener("statechange", onChange);
+    });
+  }
+
+  // Skip the rest of the backoff (the page learnt the network is back).
+  reconnectNow() {
+    if (this.state !== "reconnecting" || !this._wanted) return;
+    clearTimeout(this._retryTimer);
+    this._retryTimer = null;
+    if (this._socket && this._socket.readyState === WebSocket.CONNECTING) return;
+    this._open("reconnecting").catch(() => {});
+  }
+
   close() {
     this._wanted = false;
     clearTimeout(this._retryTimer);

@@ -28,7 +28,9 @@ export function mount({ client, panel, portal }) {
     form.element.hidden = false;
     header.element.hidden = true;
     form.reset(reason);
-    portal.setStatus("closed", reason || "Not logged in");
+    // Logging out is not a problem; the network ending her registration is, and says why.
+    const chosen = !reason || reason === "You logged out.";
+    portal.setStatus(chosen ? "idle" : "closed", reason || "Not logged in");
     if (wasLoggedIn) portal.dispatchEvent(new CustomEvent("logout", { detail: { reason } }));
   }
 
@@ -55,6 +57,7 @@ export function mount({ client, panel, portal }) {
   form.onSubmit(async (username, password) => {
     form.busy(true);
     try {
+      await client.whenConnected();  // she may be quicker than the WebSocket
       showLoggedIn(await client.request("auth", "login", { username, password }, { timeoutMs: 40000 }));
     } catch (error) {
       form.reset(error.message);
@@ -89,7 +92,8 @@ export function mount({ client, panel, portal }) {
   client.addEventListener("reconnected", () => { if (portal.account) resume(); });
   client.addEventListener("statechange", ({ detail }) => {
     if (detail.state === "connected" && !portal.account && !sessionStorage.getItem(TOKEN_KEY)) {
-      portal.setStatus("closed", "Not logged in");
+      portal.setStatus("idle", "Not logged in");
+      if (document.activeElement === document.body) form.focus();
     }
   });
 
@@ -147,6 +151,7 @@ function loginForm() {
       }
     },
     fail(text) { error.textContent = text; pass.input.focus(); },
+    focus() { (user.input.value ? pass.input : user.input).focus(); },
     reset(text = "") { pass.input.value = ""; error.textContent = text && text !== "You logged out." ? text : ""; },
   };
 }

@@ -1,0 +1,120 @@
+// Microphone and speaker: which ones, opening the microphone, and the words for what went wrong.
+//
+// One microphone stream is opened while calls need it and closed when the last call ends (so the browser's
+// "microphone in use" indicator goes off); every call gets its own clone of the track, so muting one call
+// never mutes another. Choices are kept in localStorage (device ids and a flag: no secrets).
+
+const SETTINGS_KEY = "webims.voice.settings";
+
+export class AudioDevices extends EventTarget {
+  constructor() {
+    super();
+    this.settings = { microphone: "", speaker: "", processing: true, ...loadSettings() };
+    this._stream = null;
+    this._opening = null;
+  }
+
+  get canChooseSpeaker() {
+    return typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;
+  }
+
+  get available() {
+    return Boolean(navigator.mediaDevices?.getUserMedia);
+  }
+
+  // A new track from the chosen microphone (a clone: the caller owns it and stops it).
+  async microphoneTrack() {
+    const stream = await this._open();
+    return stream.getAudioTracks()[0].clone();
+  }
+
+  // Close the microphone when no call uses it any more.
+  release() {
+    if (this._stream) for (const track of this._stream.getTracks()) track.stop();
+    this._stream = null;
+  }
+
+  async list() {
+    if (!navigator.mediaDevices?.enumerateDevices) return { microphones: [], speakers: [] };
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    const named = (kind, fallback) => devices.filter((d) => d.kind === kind && d.deviceId !== "communications")
+      .map((d, i) => ({ id: d.deviceId === "default" ? "" : d.deviceId, label: d.label || `${fallback} ${i + 1}` }));
+    return { microphones: named("audioinput", "Microphone"), speakers: named("audiooutput", "Speaker") };
+  }
+
+  // Change a setting; a new microphone or processing choice reopens the microphone (calls swap their tracks).
+  async choose(changes) {
+    const reopen = ("microphone" in changes && changes.microphone !== this.settings.microphone)
+      || ("processing" in changes && changes.processing !== this.settings.processing);
+    this.settings = { ...this.settings, ...changes };
+    saveSettings(this.settings);
+    if (reopen && this._stream) {
+      this.release();
+      this.dispatchEvent(new CustomEvent("microphonechange"));
+    }
+    if ("speaker" in changes) this.dispatchEvent(new CustomEvent("speakerchange", { detail: this.settings.speaker }));
+  }
+
+  async _open() {
+    if (this._stream && this._stream.getAudioTracks().some((t) => t.readyState === "live")) return this._stream;
+    if (!this.available) {
+      throw new Error("Calls need a secure (https) page to use the microphone; this page cannot open it.");
+    }
+    this._opening ??= this._getUserMedia().finally(() => { this._opening = null; });
+    this._stream = await this._opening;
+    return this._stream;
+  }
+
+  async _getUserMedia() {
+    const processing = this.settings.processing;
+    const audio = { echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing };
+    try {
+      if (this.settings.microphone) {
+        try {
+          return await navigator.mediaDevices.getUserMedia({ audio: { ...audio, deviceId: { exact: this.settings.microphone } } });
+        } catch (error) {
+          if (error.name !== "OverconstrainedError" && error.name !== "NotFoundError") throw error;
+          this.settings = { ...this.settings, microphone: "" };  // that microphone is gone: use the default one
+          saveSettings(this.settings);
+        }
+      }
+      return await navigator.mediaDevices.getUserMedia({ audio });
+    } catch (error) {
+      throw new Error(microphoneProblem(error));
+    }
+  }
+}
+
+function microphoneProblem(error) {
+  switch (error.name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return "The browser did not allow the microphone. Allow microphone access for this site (the icon in the address bar), then try again.";
+    case "NotFoundError":
+      return "No microphone was found. Connect one and try again.";
+    case "NotReadableError":
+      return "The microphone could not be opened; another application may be using it.";
+    default:
+      return `The microphone could not be opened (${error.message || error.name}).`;
+  }
+}
+
+function loadSettings() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(SETTINGS_KEY) || "{}");
+    if (!saved || typeof saved !== "object") return {};
+    const settings = {};
+    if (typeof saved.microphone === "string") settings.microphone = saved.microphone;
+    if (typeof saved.speaker === "string") settings.speaker = saved.speaker;
+    if (typeof saved.processing === "boolean") settings.processing = saved.processing;
+    return settings;
+  } catch {
+    return {};
+  }
+}
+
+function saveSettings(settings) {
+  try {
+    localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
+  } catch { /* storage full or disabled: the choice lasts for this page only */ }
+}

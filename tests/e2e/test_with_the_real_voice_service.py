@@ -1,0 +1,90 @@
+"""The portal page with the real voice service, the lab IMS core (Kamailio) and a native phone (baresip).
+
+A smoke test of the whole chain from the page's buttons to a phone's loudspeaker: the fake voice service
+(fake_voice.py) covers the page's behaviour in detail; these check that page and real gateway agree. They need
+the lab's peers (``make test`` installs them) and are marked ``interop`` as well as ``e2e``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from playwright.sync_api import expect
+
+from webims.testing.gateway import start_gateway
+from webims.testing.peers.tones import dominant_frequency
+
+from .conftest import MICROPHONE_HZ
+from .portal_page import PortalPage
+
+pytestmark = pytest.mark.interop
+SETTINGS = {"auth": {"keepalive_interval": 5, "shutdown_seconds": 0.5},
+            "voice": {"browser_addresses": ["127.0.0.1"], "ims_port_min": 43000, "ims_port_max": 43999}}
+PHONE_HZ = 880
+
+
+@pytest.fixture
+def real_gateway(trio_thread, lab_core):
+    return trio_thread.start(functools.partial(
+        start_gateway, services={"auth": True, "voice": True}, settings=SETTINGS,
+        ims={"proxy": lab_core.sip_uri, "domain": lab_core.domain}))
+
+
+@pytest.fixture
+def mary(real_gateway, page):
+    return PortalPage(page, real_gateway.url).login("mary", "mary-secret")
+
+
+def test_mary_calls_a_native_phone_from_the_page_and_both_hear_each_other(mary, baresip_factory):
+    bob = baresip_factory("bob", tone_hz=PHONE_HZ)
+    mary.dial("sip:bob@ims.test")
+    card = mary.call_card("sip:bob@ims.test")
+    expect(card).to_contain_text("Connected.", timeout=15_000)
+    call = mary.call_id("bob")
+    mary.wait_for_tone(call, PHONE_HZ, tolerance=20)
+    mary.page.wait_for_timeout(1500)
+    card.get_by_role("button", name="Hang up").click()
+    expect(mary.page.locator(".voice-last")).to_have_text("Call with sip:bob@ims.test ended: You hung up.")
+    bob.wait_event("CALL_CLOSED", 5)
+    assert abs(dominant_frequency(bob.received_audio()) - MICROPHONE_HZ) < 20
+
+
+def test_a_native_phone_calls_mary_and_she_answers_in_the_page(mary, baresip_factory):
+    carol = baresip_factory("carol", tone_hz=PHONE_HZ, auto_answer=False)
+    carol.dial("sip:mary@ims.test")
+    banner = mary.banner()
+    expect(banner).to_contain_text("sip:carol@ims.test", timeout=15_000)
+    expect(banner).to_contain_text("to sip:mary@ims.test")
+    banner.get_by_role("button", name="Answer").click()
+    call = mary.call_id("carol")
+    expect(mary.call_card("carol")).to_contain_text("Connected.")
+    mary.wait_for_tone(call, PHONE_HZ, tolerance=20)
+    carol.hangup()
+    expect(mary.page.locator(".voice-last")).to_contain_text("The other side hung up.")
+
+
+def test_a_reload_during_a_call_reattaches_it_to_the_gateway(mary, baresip_factory):
+    bob = baresip_factory("bob", tone_hz=PHONE_HZ)
+    mary.dial("sip:bob@ims.test")
+    expect(mary.call_card("sip:bob@ims.test")).to_contain_text("Connected.", timeout=15_000)
+    call = mary.call_id("bob")
+    mary.page.reload()
+    mary.wait_registered()
+    expect(mary.call_card("sip:bob@ims.test")).to_contain_text("Connected.")
+    mary.wait_for_tone(call, PHONE_HZ, tolerance=20)
+    mary.call_card("sip:bob@ims.test").get_by_role("button", name="Hang up").click()
+    bob.wait_event("CALL_CLOSED", 5)
+
+
+def test_a_call_ringing_during_a_reload_can_be_answered_after_it(mary, baresip_factory):
+    carol = baresip_factory("carol", tone_hz=PHONE_HZ, auto_answer=False)
+    carol.dial("sip:mary@ims.test")
+    expect(mary.banner()).to_contain_text("sip:carol@ims.test", timeout=15_000)
+    mary.page.reload()
+    mary.wait_registered()
+    mary.banner("sip:carol@ims.test").get_by_role("button", name="Answer").click()
+    call = mary.call_id("carol")
+    mary.wait_for_tone(call, PHONE_HZ, tolerance=20)
+    carol.hangup()
+    expect(mary.page.locator(".voice-last")).to_contain_text("The other side hung up.")
