@@ -14,51 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import fractions
-import time
 
 import aioice.ice
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
-from av import AudioFrame
 
 from webims.media.loop_thread import LoopThread
+from webims.testing.webrtc import ToneTrack
 
 RATE = 48000
 FRAME = 960  # 20 ms
 HEARD_SECONDS = 1.0
-
-
-class ToneTrack(MediaStreamTrack):
-    """A sine at ``frequency`` Hz, or silence while ``frequency`` is None."""
-
-    kind = "audio"
-
-    def __init__(self, frequency: float | None) -> None:
-        super().__init__()
-        self.frequency = frequency
-        self._pts = 0
-        self._start: float | None = None
-
-    async def recv(self) -> AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        wait = self._start + self._pts / RATE - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        n = np.arange(self._pts, self._pts + FRAME)
-        if self.frequency:
-            samples = (np.sin(2 * np.pi * self.frequency * n / RATE) * 8000).astype(np.int16)
-        else:
-            samples = np.zeros(FRAME, dtype=np.int16)
-        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate, frame.pts, frame.time_base = RATE, self._pts, fractions.Fraction(1, RATE)
-        self._pts += FRAME
-        return frame
 
 
 class FakePeer:

@@ -31,9 +31,11 @@ def peak_frequency(samples: np.ndarray, rate: int) -> float:
 # --- G.711 mu-law (ITU-T G.711), for the phone -------------------------------------------------
 
 class ToneTrack(MediaStreamTrack):
+    """A sine at ``frequency`` Hz in 20 ms frames, paced in real time."""
+
     kind = "audio"
 
-    def __init__(self, frequency: int, rate: int = 48000) -> None:
+    def __init__(self, frequency: float | None, rate: int = 48000) -> None:
         super().__init__()
         self.frequency, self.rate = frequency, rate
         self._pts = 0
@@ -48,7 +50,10 @@ class ToneTrack(MediaStreamTrack):
         if wait > 0:
             await asyncio.sleep(wait)
         n = np.arange(self._pts, self._pts + 960)
-        samples = (np.sin(2 * np.pi * self.frequency * n / self.rate) * 8000).astype(np.int16)
+        if self.frequency:
+            samples = (np.sin(2 * np.pi * self.frequency * n / self.rate) * 8000).astype(np.int16)
+        else:  # a frequency of None (set at any time) is silence: a held or not yet connected far end
+            samples = np.zeros(960, dtype=np.int16)
         frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate, frame.pts, frame.time_base = self.rate, self._pts, fractions.Fraction(1, self.rate)
         self._pts += 960
