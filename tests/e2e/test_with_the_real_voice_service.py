@@ -50,18 +50,31 @@ def test_mary_calls_a_native_phone_from_the_page_and_both_hear_each_other(mary, 
     assert abs(dominant_frequency(bob.received_audio()) - MICROPHONE_HZ) < 20
 
 
-def test_a_native_phone_calls_mary_and_she_answers_in_the_page(mary, baresip_factory):
+def test_a_native_phone_calls_marys_tel_identity_and_she_answers_in_the_page(mary, baresip_factory):
     carol = baresip_factory("carol", tone_hz=PHONE_HZ, auto_answer=False)
-    carol.dial("sip:mary@ims.test")
+    carol.dial("sip:+15550100@ims.test;user=phone")
     banner = mary.banner()
     expect(banner).to_contain_text("sip:carol@ims.test", timeout=15_000)
-    expect(banner).to_contain_text("to sip:mary@ims.test")
+    expect(banner).to_contain_text("to tel:+15550100")
     banner.get_by_role("button", name="Answer").click()
     call = mary.call_id("carol")
     expect(mary.call_card("carol")).to_contain_text("Connected.")
     mary.wait_for_tone(call, PHONE_HZ, tolerance=20)
+    mary.page.wait_for_timeout(1500)
     carol.hangup()
     expect(mary.page.locator(".voice-last")).to_contain_text("The other side hung up.")
+    assert abs(dominant_frequency(carol.received_audio()) - MICROPHONE_HZ) < 20
+
+
+def test_digits_typed_on_the_keypad_reach_the_native_phone(mary, baresip_factory):
+    bob = baresip_factory("bob", tone_hz=PHONE_HZ)
+    mary.dial("sip:bob@ims.test")
+    card = mary.call_card("sip:bob@ims.test")
+    expect(card).to_contain_text("Connected.", timeout=15_000)
+    card.get_by_role("button", name="Keypad").click()
+    card.get_by_role("button", name="Send 7").click()
+    assert "7" in str(bob.wait_event("CALL_DTMF_START", 5))
+    card.get_by_role("button", name="Hang up").click()
 
 
 def test_a_reload_during_a_call_reattaches_it_to_the_gateway(mary, baresip_factory):
