@@ -52,6 +52,7 @@ class Call:
         self.ok_runner: MachineRunner | None = None
         self.ack_runner: MachineRunner | None = None
         self.session_refresher = None  # a SessionRefresher once a session timer is agreed (RFC 4028)
+        self.retired_dialog: Dialog | None = None  # the dialog we were transferred out of (REFER)
         self._reinvite_lock = trio.Lock()
 
     @property
@@ -86,13 +87,18 @@ class Call:
     async def send_to_ims(self, message) -> None:
         await self.agent.endpoint.send_stateless(message, self.agent.proxy)
 
-    async def in_dialog(self, method: str, *, headers=(), body: bytes = b"", content_type: str | None = None
-                        ) -> Response:
-        request = self.agent.with_via(self.dialog.create_request(method, headers=headers, body=body,
-                                                                 content_type=content_type))
+    def owns_dialog(self, call_id: str, local_tag: str) -> bool:
+        return any(dialog is not None and (dialog.call_id, dialog.local_tag) == (call_id, local_tag)
+                   for dialog in (self.dialog, self.retired_dialog))
+
+    async def in_dialog(self, method: str, *, headers=(), body: bytes = b"", content_type: str | None = None,
+                        dialog: Dialog | None = None) -> Response:
+        """Send a request in the call's dialog (or in ``dialog``) and return its final response."""
+        dialog = dialog or self.dialog
+        request = self.agent.with_via(dialog.create_request(method, headers=headers, body=body,
+                                                            content_type=content_type))
         response = await self.agent.send(request, authenticate=False)
-        if self.dialog is not None:
-            self.dialog.receive_response(response)
+        dialog.receive_response(response)
         return response
 
     def start_session_timer(self, timer) -> None:
@@ -128,8 +134,9 @@ class Call:
         self.state = "ended"
         self.end_reason = reason
         self.ended.set()
-        if self.dialog is not None:
-            self.context.release_dialog(self.dialog.call_id, self.dialog.local_tag)
+        for dialog in (self.dialog, self.retired_dialog):
+            if dialog is not None:
+                self.context.release_dialog(dialog.call_id, dialog.local_tag)
         self.context.remove_session(self.id)
         self.plugin.calls.pop(self.id, None)
         with trio.CancelScope(shield=True):

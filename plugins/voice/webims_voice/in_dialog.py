@@ -27,6 +27,14 @@ async def handle_request(call: Call, transaction: ServerTransaction) -> None:
     if call.dialog is None:
         await transaction.reply(481)
         return
+    retired = call.retired_dialog
+    if retired is not None and (request.call_id, request.to_tag) == (retired.call_id, retired.local_tag):
+        # the dialog we left when transferred: let the transferor close it, it no longer carries the call
+        await transaction.reply(200 if request.method == "BYE" else 481)
+        if request.method == "BYE":
+            call.context.release_dialog(retired.call_id, retired.local_tag)
+            call.retired_dialog = None
+        return
     rejection = call.dialog.receive_request(request)
     if rejection is not None:
         await transaction.reply(rejection.status, rejection.reason, headers=list(rejection.headers))
@@ -38,10 +46,12 @@ async def handle_request(call: Call, transaction: ServerTransaction) -> None:
         await _reoffer(call, transaction)
     elif request.method == "INFO":
         await _info(call, transaction)
+    elif request.method == "REFER":
+        await being_transferred(call, transaction)
     elif request.method == "OPTIONS":
         await transaction.reply(200)
     else:
-        await transaction.reply(405, headers=[("Allow", "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS")])
+        await transaction.reply(405, headers=[("Allow", "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, REFER, OPTIONS")])
 
 
 async def _reoffer(call: Call, transaction: ServerTransaction) -> None:
@@ -134,3 +144,61 @@ async def reinvite(call: Call, sdp: bytes, headers=()) -> Response:
             return response
         await trio.sleep(random.uniform(2.1, 4.0))
     return response
+
+
+async def send_dtmf_info(call: Call, digits: str) -> None:
+    """Digits as SIP INFO (application/dtmf-relay), for IMS peers that do not take RFC 4733 events."""
+    for digit in digits:
+        body = f"Signal={digit}\r\nDuration=160\r\n".encode()
+        response = await call.in_dialog("INFO", body=body, content_type="application/dtmf-relay")
+        if not 200 <= response.status < 300:
+            raise ServiceError("dtmf_failed", f"The other side did not take the digit {digit} "
+                                              f"({response.status} {response.reason}).")
+
+
+async def being_transferred(call: Call, transaction: ServerTransaction) -> None:
+    """The other side transfers us (REFER, RFC 3515): call the new party from the same identity, keep the
+    browser's media path as it is, report progress with NOTIFY (message/sipfrag), and leave the old party."""
+    from webims.addressing import target_uri
+    from webims.sip import NameAddr
+    from webims.sip.dialog import Dialog
+    from webims_voice.outgoing import build_invite
+
+    request = transaction.request
+    try:
+        target = str(NameAddr.parse(request.headers.get("Refer-To") or "").uri.without_params("method"))
+        target = target_uri(target, call.agent.domain)
+    except (RemoteProtocolError, ServiceError, AttributeError):
+        await transaction.reply(400, "Bad Request (no usable Refer-To)")
+        return
+    await transaction.reply(202)
+    await _refer_progress(call, "SIP/2.0 100 Trying", final=False)
+    invite = build_invite(call, target, (await call.bridge.ims_offer()).encode(), privacy=False,
+                          timers=call.plugin._timers())
+    invite.headers.add("Referred-By", request.headers.get("Referred-By") or f"<{call.peer_uri}>")
+    response = await call.agent.send(invite)
+    if not 200 <= response.status < 300:
+        await _refer_progress(call, f"SIP/2.0 {response.status} {response.reason}", final=True)
+        return  # the transfer failed: the call with the transferor goes on
+    new_dialog = Dialog.from_uac(invite, response)
+    await call.send_to_ims(call.agent.with_via(new_dialog.create_ack(response)))
+    if response.body:
+        await call.bridge.accept_ims_answer(response.body.decode("utf-8", "replace"))
+    # Switch before telling the transferor: its BYE, which the final NOTIFY prompts, must not end the call.
+    old_dialog, old_peer = call.dialog, call.peer_uri
+    call.retired_dialog = old_dialog
+    call.adopt_dialog(new_dialog)
+    call.invite, call.peer_uri, call.peer_name = invite, target, ""
+    await call.notify("call.transferred", {"peer": {"uri": target, "display_name": ""}, "by": old_peer})
+    await _refer_progress(call, f"SIP/2.0 {response.status} {response.reason}", final=True, dialog=old_dialog)
+    if old_dialog.state.value != "terminated":
+        with trio.move_on_after(5):
+            await call.in_dialog("BYE", dialog=old_dialog)
+
+
+async def _refer_progress(call: Call, status_line: str, *, final: bool, dialog=None) -> None:
+    """RFC 3515 §2.4.4: the implicit subscription's NOTIFYs carry the new call's progress as a sipfrag."""
+    state = "terminated;reason=noresource" if final else "active;expires=60"
+    with trio.move_on_after(5):
+        await call.in_dialog("NOTIFY", headers=[("Event", "refer"), ("Subscription-State", state)],
+                             body=status_line.encode(), content_type="message/sipfrag;version=2.0", dialog=dialog)

@@ -9,7 +9,7 @@ import trio
 
 import webims_voice
 from webims import log
-from webims.config import Setting, in_range
+from webims.config import Setting, in_range, one_of
 from webims.context import ContextChange
 from webims.errors import ServiceError
 from webims.hookspecs import hookimpl
@@ -63,6 +63,8 @@ class VoicePlugin:
             "session_expires": Setting(int, 1800, "session timer interval asked for (RFC 4028), s",
                                        in_range(90, 86400)),
             "min_se": Setting(int, 90, "shortest session interval accepted, s", in_range(90, 86400)),
+            "dtmf_method": Setting(str, "rfc4733", "how digits go to the IMS side: rfc4733 or info (SIP INFO)",
+                                   one_of("rfc4733", "info")),
             "ims_address": Setting(str, "127.0.0.1", "address of the IMS-side RTP sockets"),
             "ims_port_min": Setting(int, 30000, "lowest IMS-side RTP port", in_range(1024, 65000)),
             "ims_port_max": Setting(int, 39999, "highest IMS-side RTP port", in_range(1028, 65535)),
@@ -228,7 +230,10 @@ class VoicePlugin:
             raise ServiceError("bad_request", "Digits are 0-9, *, # and A-D.")
         if call.state != "active":
             raise ServiceError("wrong_state", "Digits can be sent once the call is answered.")
-        await call.bridge.send_dtmf(digits.upper(), to=Leg.IMS)
+        if self.settings["dtmf_method"] == "info":
+            await in_dialog.send_dtmf_info(call, digits.upper())
+        else:
+            await call.bridge.send_dtmf(digits.upper(), to=Leg.IMS)
 
     async def _transfer(self, call, body, session):
         if call.state != "active":
@@ -271,8 +276,8 @@ class VoicePlugin:
     @hookimpl
     async def webims_handle_sip_request(self, request, context, transaction):
         if request.to_tag is not None:
-            call = next((c for c in self.calls.values() if c.dialog and c.context is context
-                         and c.dialog.call_id == request.call_id and c.dialog.local_tag == request.to_tag), None)
+            call = next((c for c in self.calls.values()
+                         if c.context is context and c.owns_dialog(request.call_id, request.to_tag)), None)
             if call is None:
                 await transaction.reply(481)
                 return

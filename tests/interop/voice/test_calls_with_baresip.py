@@ -198,3 +198,39 @@ async def test_a_call_arriving_while_no_tab_is_open_rings_until_a_tab_comes_back
     await reloaded.request("voice", "call.accept", {"call": offered["call"], "sdp": await browser.answer(offered["sdp"])})
     await wait_for_state(reloaded, offered["call"], "call.answered")
     await reloaded.request("voice", "call.hangup", {"call": offered["call"]})
+
+
+async def test_when_the_other_side_transfers_mary_she_is_connected_to_the_new_party(
+        gateway, webims_browser, webrtc_browser, baresip_factory):
+    bob = await trio.to_thread.run_sync(lambda: baresip_factory("bob", tone_hz=880))
+    carol = await trio.to_thread.run_sync(lambda: baresip_factory("carol", tone_hz=660))
+    tab = await logged_in_tab(webims_browser, gateway)
+    browser = webrtc_browser()
+    started = await tab.request("voice", "call.start", {"target": "sip:bob@ims.test", "sdp": await browser.offer()})
+    await browser.accept_answer(started["sdp"])
+    await wait_for_state(tab, started["call"], "call.answered")
+    bob.control.command("transfer", "sip:carol@ims.test")  # blind transfer: bob sends REFER
+    transferred = await wait_for_state(tab, started["call"], "call.transferred")
+    assert transferred["body"]["peer"]["uri"] == "sip:carol@ims.test"
+    await trio.sleep(2.5)
+    rate, samples = browser.audio()
+    assert abs(peak_frequency(samples[-rate:], rate) - 660) < 20, "Mary does not hear the new party"
+    await tab.request("voice", "call.hangup", {"call": started["call"]})
+    await trio.to_thread.run_sync(lambda: carol.wait_event("CALL_CLOSED", 5))
+
+
+async def test_digits_can_go_as_sip_info_when_the_operator_says_so(webims_gateway, lab_core, loopback_ice,
+                                                                   webims_browser, webrtc_browser, baresip_factory):
+    settings = {**SETTINGS, "voice": {**SETTINGS["voice"], "dtmf_method": "info"}}
+    gateway = await webims_gateway({"auth": True, "voice": True}, settings=settings,
+                                   ims={"proxy": lab_core.sip_uri, "domain": lab_core.domain})
+    bob = await trio.to_thread.run_sync(lambda: baresip_factory("bob"))
+    tab = await logged_in_tab(webims_browser, gateway)
+    browser = webrtc_browser()
+    started = await tab.request("voice", "call.start", {"target": "sip:bob@ims.test", "sdp": await browser.offer()})
+    await browser.accept_answer(started["sdp"])
+    await wait_for_state(tab, started["call"], "call.answered")
+    await tab.request("voice", "call.dtmf", {"call": started["call"], "digits": "8"})
+    event = await trio.to_thread.run_sync(lambda: bob.wait_event("CALL_DTMF_START", 5))
+    assert "8" in str(event)
+    await tab.request("voice", "call.hangup", {"call": started["call"]})
