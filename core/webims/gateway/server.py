@@ -189,7 +189,8 @@ class Gateway:
     def portal_manifest(self) -> dict[str, Any]:
         """What the portal page needs before it connects: branding and each enabled service's browser files."""
         services = {}
-        for name, loaded in sorted(self.plugins.services.items()):
+        # In the order the operator's [services] table lists them: that is the order of the panels.
+        for name, loaded in self.plugins.services.items():
             assets = loaded.assets
             services[name] = {
                 "version": loaded.service.version,
