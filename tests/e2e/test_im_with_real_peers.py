@@ -51,7 +51,7 @@ def test_a_message_sent_while_her_tab_was_closed_is_shown_when_she_logs_back_in(
     lab_core.admin.deregister("sip:mary@ims.test")  # no binding left from an earlier test: she is offline
     bob = baresip_factory("bob", contacts=("sip:mary@ims.test",))
     bob.send_message("sip:mary@ims.test", "Call me when you are back")  # she is offline: the network keeps it
-    mary = PortalPage(page, gateway.url).login("mary", "mary-secret")
+    PortalPage(page, gateway.url).login("mary", "mary-secret")
     conversations = page.locator("#im-conversations")
     expect(conversations).to_contain_text(re.compile("bob", re.I), timeout=10_000)
     conversations.locator("li", has_text=re.compile("bob", re.I)).get_by_role("button").first.click()

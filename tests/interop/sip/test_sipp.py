@@ -1,6 +1,5 @@
 """webims' SIP stack against SIPp (Debian's sip-tester), started and stopped by the tests."""
 
-import subprocess
 from pathlib import Path
 
 import pytest

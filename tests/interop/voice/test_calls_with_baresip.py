@@ -103,7 +103,7 @@ async def test_a_busy_phone_is_reported_as_busy(gateway, webims_browser, webrtc_
 
 async def test_hold_stops_the_other_sides_audio_and_resume_brings_it_back(gateway, webims_browser,
                                                                            webrtc_browser, baresip_factory):
-    bob = await trio.to_thread.run_sync(lambda: baresip_factory("bob", tone_hz=880))
+    await trio.to_thread.run_sync(lambda: baresip_factory("bob", tone_hz=880))  # answers and plays 880 Hz
     tab = await logged_in_tab(webims_browser, gateway)
     browser = webrtc_browser()
     started = await tab.request("voice", "call.start", {"target": "sip:bob@ims.test", "sdp": await browser.offer()})
@@ -144,7 +144,7 @@ async def test_digits_from_the_page_reach_the_native_phone(gateway, webims_brows
 async def test_a_second_call_while_in_a_call_is_offered_and_taken_after_holding_the_first(
         gateway, webims_browser, webrtc_browser, baresip_factory):
     tab = await logged_in_tab(webims_browser, gateway)
-    bob = await trio.to_thread.run_sync(lambda: baresip_factory("bob", tone_hz=880))
+    await trio.to_thread.run_sync(lambda: baresip_factory("bob", tone_hz=880))  # answers the first call
     first_browser = webrtc_browser()
     first = await tab.request("voice", "call.start", {"target": "sip:bob@ims.test",
                                                        "sdp": await first_browser.offer()})

@@ -6,7 +6,7 @@ import trio
 from webims.ims.agent import Credentials, UserAgent
 from webims.ims.endpoint import SipEndpoint
 from webims.ims.transport import Address, Transports
-from webims.sip import make_challenge, make_response, parse_message, verify
+from webims.sip import make_challenge, parse_message, verify
 
 
 async def start_endpoint(nursery, on_request, on_stray=None):

@@ -9,7 +9,6 @@ import pytest
 
 from webims.sip import (
     CSeq,
-    Headers,
     LocalProtocolError,
     NameAddr,
     Request,

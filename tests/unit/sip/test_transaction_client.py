@@ -4,7 +4,7 @@ import attrs
 import pytest
 
 from webims.sip.errors import LocalProtocolError
-from webims.sip.message import Request, Response, make_response
+from webims.sip.message import Request, make_response
 from webims.sip.timers import Timer, TimerConfig
 from webims.sip.transaction import (
     Deliver,

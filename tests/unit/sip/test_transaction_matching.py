@@ -3,7 +3,6 @@
 import pytest
 
 from webims.sip.errors import LocalProtocolError
-from webims.sip.message import Request
 from webims.sip.transaction import (
     Deliver,
     TransactionTable,
