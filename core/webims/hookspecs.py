@@ -107,6 +107,21 @@ def webims_portal_assets():
     """
 
 
+# --- calls ------------------------------------------------------------------------------------------------------
+
+@hookspec
+def webims_call_media(settings):
+    """Add a media kind to calls, beside their audio (the video service adds ``video`` this way).
+
+    Called on each enabled plugin, with its own validated ``settings``, once by the service that carries calls
+    (voice) when the gateway starts. Return a :class:`webims.service.CallMedia` (the SDP media type, its codecs
+    in preference order, bitrate and picture limits), or ``None``. Every call set up afterwards negotiates that
+    kind on both legs and its media engine relays it; a call whose other side lacks it goes on without it.
+    :func:`webims.service.collect_call_media` is how a calling service asks; two plugins adding the same kind
+    is a startup error naming both.
+    """
+
+
 # --- the IMS side -----------------------------------------------------------------------------------------------
 
 @hookspec

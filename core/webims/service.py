@@ -8,6 +8,9 @@ from pathlib import Path
 import attrs
 from packaging.version import InvalidVersion, Version
 
+from webims.config import ConfigProblem
+from webims.errors import ConfigError
+
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MESSAGE_TYPE = re.compile(r"^[a-z][a-z0-9_.\-]{0,63}$")
 # The core's own namespace; no plugin may take it.
@@ -63,3 +66,49 @@ class SipRoute:
     event: str | None = None
     content_type: str | None = attrs.field(default=None, converter=attrs.converters.optional(str.lower))
     media: str | None = None
+
+
+_MEDIA_KIND = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+
+
+def _check_media_kind(instance, attribute, value):
+    if not _MEDIA_KIND.match(value) or value == "audio":
+        raise ValueError(f"media kind {value!r} must be an SDP media type other than audio (e.g. 'video')")
+
+
+@attrs.frozen
+class CallMedia:
+    """A media kind a plugin adds to calls (returned by ``webims_call_media``): an SDP media type beside the
+    call's audio, and the limits the media engine negotiates for it on both legs.
+
+    ``codecs`` is the preference order (the engine knows ``VP8`` and ``H264`` for video); ``max_bitrate`` is in
+    kbit/s per direction and goes into ``b=AS``/``b=TIAS``; the picture limits bound what is offered (H.264
+    level, VP8 ``max-fs``/``max-fr``) and what the portal asks of the camera.
+    """
+
+    kind: str = attrs.field(validator=_check_media_kind)
+    codecs: tuple[str, ...] = attrs.field(converter=tuple, validator=attrs.validators.min_len(1))
+    max_bitrate: int = attrs.field(default=2500, validator=attrs.validators.gt(0))
+    max_width: int = attrs.field(default=1280, validator=attrs.validators.gt(0))
+    max_height: int = attrs.field(default=720, validator=attrs.validators.gt(0))
+    max_framerate: int = attrs.field(default=30, validator=attrs.validators.gt(0))
+
+
+def collect_call_media(plugins) -> tuple[CallMedia, ...]:
+    """Ask every enabled plugin of ``plugins`` (the gateway's :class:`~webims.plugins.PluginHost`) for the media
+    kind it adds to calls (``webims_call_media``, each with its own settings), in ``[services]`` order.
+
+    Two plugins adding the same kind is a :class:`~webims.errors.ConfigError` naming both: a call carries one
+    stream per kind, so the operator must enable one of them.
+    """
+    found: dict[str, tuple[str, CallMedia]] = {}
+    for name, loaded in plugins.services.items():
+        for media in plugins.call_owner(name, "webims_call_media", settings=loaded.settings):
+            if media is None:
+                continue
+            if media.kind in found:
+                other = found[media.kind][0]
+                raise ConfigError([ConfigProblem(f"services.{name}", f"adds {media.kind} to calls, as {other} "
+                                                                    "does; enable only one of them")])
+            found[media.kind] = (name, media)
+    return tuple(media for _, media in found.values())

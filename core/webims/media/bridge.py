@@ -6,12 +6,20 @@ Lives on the media loop (asyncio); the trio call layer reaches it through
 - browser calls out: ``accept_browser_offer`` → ``ims_offer`` → ``accept_ims_answer``;
 - a call comes in: ``offer_to_browser`` (from the IMS offer) → ``accept_browser_answer``
   (returns the IMS answer);
-- later: ``accept_ims_reoffer`` (the phone's re-INVITE: hold, resume, new address),
-  ``set_hold`` + ``ims_offer`` + ``accept_ims_answer`` (our re-INVITE), ``restart_browser_leg``.
+- later: ``accept_ims_reoffer`` (the phone's re-INVITE: hold, resume, new address, video added
+  or removed), ``set_hold`` + ``ims_offer`` + ``accept_ims_answer`` (our re-INVITE),
+  ``accept_browser_reoffer`` (the browser renegotiates: camera on or off), ``restart_browser_leg``.
 
 Codec choice favours relaying: the IMS offer lists the browser leg's codec first, and the
-browser offer lists the IMS phone's codec first. Only when the legs end with different codecs
-does the bridge transcode.
+browser offer lists the IMS phone's codec first. Only when the legs end with different audio
+codecs does the bridge transcode.
+
+Video (when the call layer passed a :class:`~webims.service.CallMedia` of kind ``video``) follows the
+browser: the phone gets a video line when the browser sends video or the session already has one,
+in the directions the browser wrote (camera on: sendrecv; off: recvonly; no video: port zero).
+When the browser changes them it renegotiates with us (``accept_browser_reoffer``) and the bridge
+emits :class:`NegotiationNeeded`: the call layer re-INVITEs with ``ims_offer``. Video is only ever
+relayed (video_path.py); what it does is reported as :class:`VideoChanged` (bridge_video.py).
 """
 
 from __future__ import annotations
@@ -24,20 +32,24 @@ import attrs
 
 import webims.log
 from webims.sip.errors import RemoteProtocolError
+from webims.service import CallMedia
 from webims.sip.offer_answer import common_codecs, hold_direction
-from webims.sip.sdp import Codec, Direction, SessionDescription
+from webims.sip.sdp import Codec, Direction, MediaDescription, SessionDescription
 
 from .browser_leg import BrowserLeg
 from .codecs import SUPPORTED, Negotiated
 from .config import MediaConfig
 from .dtmf import EventReader, check_digits, send_digits
 from .errors import MediaError
-from .events import CodecChosen, DtmfReceived, IceStateChanged, Leg, MediaEvent, MediaMode, MediaTimeout
+from .bridge_video import BridgeVideo, VideoStats
+from .events import (CodecChosen, DtmfReceived, IceStateChanged, Leg, MediaEvent, MediaMode, MediaTimeout,
+                     NegotiationNeeded)
 from .ims_leg import ImsLeg
 from .relay import Forwarder
 from .transcode import Transcoder
+from .video_codecs import VideoPolicy
 
-__all__ = ["CallBridge", "BridgeStats"]
+__all__ = ["CallBridge", "BridgeStats", "VideoStats"]
 
 log = webims.log.get("media")
 _HOUSEKEEPING_PERIOD = 1.0
@@ -57,13 +69,17 @@ class BridgeStats:
     decoded_frames: int
     encoded_packets: int
     ims_round_trip: float | None
+    video: VideoStats | None = None
 
 
 class CallBridge:
-    def __init__(self, call_id: str, config: MediaConfig, ims: ImsLeg, emit: Callable[[MediaEvent], None]) -> None:
+    def __init__(self, call_id: str, config: MediaConfig, ims: ImsLeg, emit: Callable[[MediaEvent], None],
+                 video_policy: VideoPolicy | None = None) -> None:
         self.call_id = call_id
         self.config = config
         self.ims = ims
+        self.video_policy = video_policy
+        self.video = BridgeVideo(call_id, video_policy, ims, emit)
         self.browser: BrowserLeg | None = None
         self._emit = emit
         self._held_locally = False
@@ -78,21 +94,32 @@ class CallBridge:
         self._spawn(self._housekeeping())
 
     @classmethod
-    async def open(cls, call_id: str, config: MediaConfig, emit: Callable[[MediaEvent], None]) -> CallBridge:
-        return cls(call_id, config, await ImsLeg.open(config), emit)
+    async def open(cls, call_id: str, config: MediaConfig, emit: Callable[[MediaEvent], None],
+                   media: Sequence[CallMedia] = ()) -> CallBridge:
+        """A bridge for audio and the ``media`` kinds the call layer adds (the engine carries video)."""
+        policy = None
+        for extra in media:
+            if extra.kind != "video":
+                raise MediaError(f"This gateway's media engine carries audio and video, not {extra.kind}.")
+            policy = VideoPolicy.from_call_media(extra)
+        return cls(call_id, config, await ImsLeg.open(config), emit, policy)
 
     # --- browser calls out ------------------------------------------------------------------
 
     async def accept_browser_offer(self, offer: str) -> str:
         leg = self._new_browser_leg()
-        answer = await leg.accept_offer(offer, _codecs(self.config.browser_codecs))
+        answer = await leg.accept_offer(offer, _codecs(self.config.browser_codecs), self.video.phone_codec(),
+                                        self.video.browser_bitrate())
         self._adopt_browser_leg(leg)
         return answer
 
-    def ims_offer(self) -> str:
-        """Our SDP for an INVITE or re-INVITE: the browser leg's codec first, then the others."""
+    async def ims_offer(self) -> str:
+        """Our SDP for an INVITE or re-INVITE: the browser leg's codec first, then the others; video
+        as the browser has it (see the module docstring)."""
         first = [self.browser.negotiated.audio] if self.browser and self.browser.negotiated else []
-        return self.ims.make_offer(_unique([*first, *_codecs(self.config.ims_codecs)]))
+        await self.video.prepare(self.browser, self.ims.has_video_line, self._held_locally)
+        codecs = _unique([*first, *_codecs(self.config.ims_codecs)])
+        return self.ims.make_offer(codecs, self.video.browser_codec(self.browser))
 
     async def accept_ims_answer(self, answer: str) -> None:
         self.ims.accept_answer(answer)
@@ -102,13 +129,15 @@ class CallBridge:
 
     async def offer_to_browser(self, ims_offer: str) -> str:
         """Check the phone's offer (MediaError if nothing fits) and make the browser's offer."""
-        offered = _ims_audio_codecs(ims_offer)
-        fits = common_codecs(offered, _codecs(self.config.ims_codecs)) if offered else ()
+        offered = _ims_media(ims_offer, "audio")
+        fits = common_codecs(offered.codecs, _codecs(self.config.ims_codecs)) if offered else ()
         if not fits:
             self.ims.accept_offer(ims_offer, _codecs(self.config.ims_codecs))  # raises the explanation
         self._pending_ims_offer = ims_offer
+        video_first = self.video.read_offer(_ims_media(ims_offer, "video"))
         leg = self._new_browser_leg()
-        offer = await leg.make_offer(_unique([fits[0], *_codecs(self.config.browser_codecs)]))
+        offer = await leg.make_offer(_unique([fits[0], *_codecs(self.config.browser_codecs)]), video_first,
+                                     self.video.browser_bitrate())
         self.browser = leg
         return offer
 
@@ -119,18 +148,35 @@ class CallBridge:
         await self.browser.accept_answer(answer)
         self._adopt_browser_leg(self.browser)
         preference = _unique([self.browser.negotiated.audio, *_codecs(self.config.ims_codecs)])
-        ims_answer, _ = self.ims.accept_offer(self._pending_ims_offer, preference)
+        await self.video.prepare(self.browser, _ims_media(self._pending_ims_offer, "video") is not None,
+                                 self._held_locally)
+        ims_answer, _ = self.ims.accept_offer(self._pending_ims_offer, preference,
+                                              self.video.browser_codec(self.browser))
         self._pending_ims_offer = None
         self._wire()
+        self._check_negotiation()  # she answered an audio call with her camera on: offer the phone video
         return ims_answer
 
     # --- mid-call ---------------------------------------------------------------------------
 
     async def accept_ims_reoffer(self, offer: str) -> str:
-        """The phone's re-INVITE (hold, resume, a new address or codec): our answer."""
+        """The phone's re-INVITE (hold, resume, a new address or codec, video added or removed): our answer."""
         current = [self.ims.negotiated.audio] if self.ims.negotiated else []
-        answer, _ = self.ims.accept_offer(offer, _unique([*current, *_codecs(self.config.ims_codecs)]))
+        line_exists = self.ims.has_video_line or _ims_media(offer, "video") is not None
+        await self.video.prepare(self.browser, line_exists, self._held_locally)
+        answer, _ = self.ims.accept_offer(offer, _unique([*current, *_codecs(self.config.ims_codecs)]),
+                                          self.video.browser_codec(self.browser))
         self._wire()
+        return answer
+
+    async def accept_browser_reoffer(self, offer: str) -> str:
+        """The browser renegotiated (camera on or off, video added): our answer. If the phone's side
+        must change too, :class:`NegotiationNeeded` follows."""
+        if self.browser is None:
+            raise MediaError("The browser renegotiated a call whose media was never set up.")
+        answer = await self.browser.accept_reoffer(offer, self.video.phone_codec(), self.video.browser_bitrate())
+        self._wire()
+        self._check_negotiation()
         return answer
 
     async def set_hold(self, held: bool) -> None:
@@ -138,6 +184,8 @@ class CallBridge:
         :meth:`ims_offer` in a re-INVITE (sendonly while held, RFC 3264 §8.4)."""
         self._held_locally = held
         self.ims.local_direction = hold_direction(Direction.SENDRECV) if held else Direction.SENDRECV
+        if self.ims.video is not None:
+            self.ims.video.local_direction = self.video.wanted(self.browser, self.ims.has_video_line, held)
         self._apply_gates()
 
     async def send_dtmf(self, digits: str, to: Leg | str) -> None:
@@ -175,13 +223,15 @@ class CallBridge:
         old = self.browser
         leg = self._new_browser_leg()
         try:
-            answer = await leg.accept_offer(offer, _codecs(self.config.browser_codecs))
+            answer = await leg.accept_offer(offer, _codecs(self.config.browser_codecs), self.video.phone_codec(),
+                                            self.video.browser_bitrate())
         except BaseException:
             await leg.close()
             raise
         self._adopt_browser_leg(leg)
         self._wired = None
         self._wire()
+        self._check_negotiation()
         if old is not None:
             await old.close()
         return answer
@@ -199,13 +249,14 @@ class CallBridge:
             mode=self._mode(),
             browser_codec=self._wired[0].audio.encoding_name if self._wired else None,
             ims_codec=self._wired[1].audio.encoding_name if self._wired else None,
-            ims_port=self.ims.port,
+            ims_port=self.ims.audio.port,
             to_ims=self._to_ims.forwarded if self._to_ims else 0,
             to_browser=self._to_browser.forwarded if self._to_browser else 0,
             dropped=sum(f.dropped for f in forwarders),
             decoded_frames=sum(t.decoded_frames for t in transcoders),
             encoded_packets=sum(t.encoded_packets for t in transcoders),
-            ims_round_trip=self.ims.rtcp.round_trip,
+            ims_round_trip=self.ims.audio.rtcp.round_trip,
+            video=self.video.stats(),
         )
 
     async def close(self) -> None:
@@ -228,7 +279,7 @@ class CallBridge:
             if leg is self.browser and not self._closed:
                 self._emit(IceStateChanged(state))
 
-        leg = BrowserLeg(self.config, on_ice_state)
+        leg = BrowserLeg(self.config, on_ice_state, self.video_policy)
         return leg
 
     def _adopt_browser_leg(self, leg: BrowserLeg) -> None:
@@ -242,12 +293,13 @@ class CallBridge:
         pair = (self.browser.negotiated, self.ims.negotiated)
         if pair != self._wired:
             self._connect(*pair)
+        self.video.wire(self.browser)
         self._apply_gates()
 
     def _connect(self, browser: Negotiated, ims: Negotiated) -> None:
         relay = browser.relays_with(ims)
         self._to_ims = Forwarder(
-            source=browser, target=ims, out=self.ims.outbound, send=self.ims.send_rtp,
+            source=browser, target=ims, out=self.ims.audio.outbound, send=self.ims.audio.send_rtp,
             on_event=self._event_reader(Leg.BROWSER, browser).feed,
             transcoder=None if relay else Transcoder(browser.audio, ims.audio, self.ims.ptime))
         self._to_browser = Forwarder(
@@ -255,7 +307,7 @@ class CallBridge:
             on_event=self._event_reader(Leg.IMS, ims).feed,
             transcoder=None if relay else Transcoder(ims.audio, browser.audio, self.config.ptime))
         self.browser.on_rtp = self._to_ims.forward
-        self.ims.on_rtp = self._to_browser.forward
+        self.ims.audio.on_rtp = self._to_browser.forward
         self._wired = (browser, ims)
         self._wired_at = time.monotonic()
         mode = self._mode()
@@ -279,11 +331,17 @@ class CallBridge:
             self._to_ims.enabled = self._gate(Leg.IMS)
         if self._to_browser is not None:
             self._to_browser.enabled = self._gate(Leg.BROWSER)
+        self.video.apply_gates(self._held_locally, ringing=self._pending_ims_offer is not None)
 
     def _mode(self) -> MediaMode | None:
         if self._to_ims is None:
             return None
         return MediaMode.RELAY if self._to_ims.transcoder is None else MediaMode.TRANSCODE
+
+    def _check_negotiation(self) -> None:
+        """After the browser's side changed: if the phone's video line must change too, ask for a re-INVITE."""
+        if self.video.negotiation_needed(self.browser, self._held_locally):
+            self._emit(NegotiationNeeded())
 
     # --- housekeeping: RTCP and media timeouts -----------------------------------------------
 
@@ -296,11 +354,13 @@ class CallBridge:
         while True:
             await asyncio.sleep(_HOUSEKEEPING_PERIOD)
             now = time.monotonic()
-            if self.ims.negotiated is not None and self.ims.rtcp.due(now):
-                self.ims.send_rtcp_report()
+            if self.ims.negotiated is not None and self.ims.audio.rtcp.due(now):
+                self.ims.audio.send_rtcp_report()
             browser = self.browser
             if browser is not None and browser.rtcp is not None and browser.connected and browser.rtcp.due(now):
                 browser.send_rtcp_report()
+            if browser is not None and browser.connected:
+                self.video.send_reports(now)
             if self._wired is not None:
                 self._check_timeout(Leg.IMS, self.ims.last_received, now)
                 self._check_timeout(Leg.BROWSER, self.browser.inbound.last_arrival, now)
@@ -328,10 +388,11 @@ def _unique(codecs: Sequence[Codec]) -> list[Codec]:
     return chosen
 
 
-def _ims_audio_codecs(text: str) -> tuple[Codec, ...]:
+def _ims_media(text: str, kind: str) -> MediaDescription | None:
+    """The phone's first RTP stream of ``kind`` that it did not decline (None for unreadable SDP: the
+    leg reports that with its reason)."""
     try:
         sdp = SessionDescription.parse(text)
     except RemoteProtocolError:
-        return ()
-    media = next((m for m in sdp.media if m.media == "audio" and m.is_rtp and not m.is_rejected), None)
-    return media.codecs if media else ()
+        return None
+    return next((m for m in sdp.media if m.media == kind and m.is_rtp and not m.is_rejected), None)

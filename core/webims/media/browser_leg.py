@@ -13,6 +13,10 @@ add ~80 ms of jitter buffer (NOTES):
 Those three are private aiortc API: aiortc is pinned to :data:`PINNED_AIORTC` and
 ``tests/unit/media/test_aiortc_pins.py`` fails when they change.
 
+Video, when the call may carry it, is one more transceiver with the same bypass (browser_video.py).
+A browser may renegotiate on the same peer connection (:meth:`BrowserLeg.accept_reoffer`: camera on
+or off, video added), which aiortc handles; the gateway never sends the browser an offer mid-call.
+
 ICE: our candidates are gathered before the SDP is returned (host candidates take no time;
 with STUN/TURN configured the wait is bounded by ``ice_gathering_timeout``); the browser's
 trickle in through :meth:`BrowserLeg.add_candidate`. aiortc cannot restart ICE on a live
@@ -35,13 +39,15 @@ from aiortc.sdp import candidate_from_sdp
 
 import webims.log
 from webims.sip.errors import RemoteProtocolError
-from webims.sip.sdp import Codec, MediaDescription, SessionDescription
+from webims.sip.sdp import Codec, Direction, MediaDescription, SessionDescription
 
+from .browser_video import BrowserVideo, bandwidth_lines, sender_stays_idle, video_capabilities
 from .codecs import Negotiated
 from .config import MediaConfig
 from .errors import MediaError
 from .rtcp import RtcpReporter
 from .rtp import InboundStats, OutboundStream
+from .video_codecs import VideoPolicy
 
 __all__ = ["BrowserLeg", "PINNED_AIORTC", "register_telephone_event", "use_host_addresses"]
 
@@ -90,7 +96,8 @@ def use_host_addresses(addresses: Sequence[str]) -> None:
 class BrowserLeg:
     """One WebRTC peer connection towards a browser tab and the RTP stream we send on it."""
 
-    def __init__(self, config: MediaConfig, on_ice_state: Callable[[str], None]) -> None:
+    def __init__(self, config: MediaConfig, on_ice_state: Callable[[str], None],
+                 video_policy: VideoPolicy | None = None) -> None:
         self.config = config
         servers = [RTCIceServer(urls=url) for url in config.ice_servers]
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
@@ -100,32 +107,61 @@ class BrowserLeg:
         self.inbound = InboundStats(48000)
         self.outbound: OutboundStream | None = None
         self.rtcp: RtcpReporter | None = None
+        self.video: BrowserVideo | None = None
+        self.video_policy = video_policy
         self._transceiver = None
 
     # --- SDP --------------------------------------------------------------------------------
 
-    async def accept_offer(self, offer: str, preference: Sequence[Codec]) -> str:
-        """Answer the browser's offer with codecs in ``preference`` order; the browser sends the first."""
+    async def accept_offer(self, offer: str, preference: Sequence[Codec], video_first: Codec | None = None,
+                           video_bitrate: int | None = None) -> str:
+        """Answer the browser's offer with codecs in ``preference`` order; the browser sends the first.
+        Its video, if the call may have video, is answered with ``video_first``'s format first."""
         self._add_audio_transceiver(preference)
-        await self._set_remote(offer, "offer")
-        for transceiver in self.pc.getTransceivers():
-            if transceiver.kind != "audio":
-                transceiver.direction = "inactive"  # audio only for now: no video decoding in the gateway
-        answer = await self._set_local(await self.pc.createAnswer())
+        answer = await self._answer(offer, video_first)
         codecs = _audio(answer).codecs
         self._negotiated(Negotiated.choose(codecs, codecs), answer)
-        return str(self.pc.localDescription.sdp)
+        self._negotiate_video(agreed=answer, browser=_parse(offer))
+        return self._with_bandwidth(str(self.pc.localDescription.sdp), video_bitrate)
 
-    async def make_offer(self, preference: Sequence[Codec]) -> str:
+    async def accept_reoffer(self, offer: str, video_first: Codec | None = None,
+                             video_bitrate: int | None = None) -> str:
+        """A new offer on the same peer connection (the camera went on or off, video was added): our
+        answer. Audio goes on as negotiated; aiortc keeps ICE and DTLS."""
+        if self.negotiated is None:
+            raise MediaError("The browser renegotiated a call whose media was never set up.")
+        answer = await self._answer(offer, video_first)
+        self._negotiate_video(agreed=answer, browser=_parse(offer))
+        return self._with_bandwidth(str(self.pc.localDescription.sdp), video_bitrate)
+
+    async def make_offer(self, preference: Sequence[Codec], video_first: Codec | None = None,
+                         video_bitrate: int | None = None) -> str:
         self._add_audio_transceiver(preference)
+        if self.video_policy is not None:
+            self._add_video_transceiver(video_first)
         await self._set_local(await self.pc.createOffer())
-        return str(self.pc.localDescription.sdp)
+        return self._with_bandwidth(str(self.pc.localDescription.sdp), video_bitrate)
 
     async def accept_answer(self, answer: str) -> None:
         await self._set_remote(answer, "answer")
         local = _parse(self.pc.localDescription.sdp)
-        codecs = _audio(_parse(answer)).codecs
+        remote = _parse(answer)
+        codecs = _audio(remote).codecs
         self._negotiated(Negotiated.choose(codecs, (*codecs, *_audio(local).codecs)), local)
+        self._negotiate_video(agreed=remote, browser=remote)
+
+    async def _answer(self, offer: str, video_first: Codec | None) -> SessionDescription:
+        wants_video = self.video_policy is not None and "m=video" in offer
+        if wants_video and self.video is None:
+            self._add_video_transceiver(video_first)
+        elif wants_video:
+            self.video.transceiver.setCodecPreferences(video_capabilities(self.video_policy, video_first))
+        await self._set_remote(offer, "offer")
+        ours = {self._transceiver, self.video.transceiver if self.video is not None else None}
+        for transceiver in self.pc.getTransceivers():
+            if transceiver not in ours:
+                transceiver.direction = "inactive"  # what the call does not carry is declined, never decoded
+        return await self._set_local(await self.pc.createAnswer())
 
     async def add_candidate(self, candidate: str | None, sdp_mid: str | None = None,
                             sdp_mline_index: int | None = None) -> None:
@@ -151,8 +187,29 @@ class BrowserLeg:
         transceiver.setCodecPreferences(_capabilities(preference))
         # Before any await: the connect task aiortc schedules must find the tap in place.
         transceiver.receiver._handle_rtp_packet = self._on_rtp
-        transceiver.sender.send = _sender_stays_idle
+        transceiver.sender.send = sender_stays_idle
         self._transceiver = transceiver
+
+    def _add_video_transceiver(self, first: Codec | None) -> None:
+        transceiver = self.pc.addTransceiver("video", direction="sendrecv")
+        transceiver.setCodecPreferences(video_capabilities(self.video_policy, first))
+        self.video = BrowserVideo(transceiver, self.send_rtp)
+
+    def _negotiate_video(self, *, agreed: SessionDescription, browser: SessionDescription) -> None:
+        """Read our video section's outcome: the formats in ``agreed`` (the answer) and the direction
+        the browser wrote (in its offer or answer)."""
+        if self.video is None:
+            return
+        mid = self.video.transceiver.mid
+        ours, theirs = _section(agreed, mid), _section(browser, mid)
+        codecs = tuple(c for c in ours.codecs if c.encoding_name.lower() != "rtx") if ours and theirs else ()
+        direction = browser.media_direction(theirs) if codecs else Direction.INACTIVE
+        self.video.negotiate(codecs, theirs, direction, self.rtcp.cname)
+
+    def _with_bandwidth(self, sdp: str, video_bitrate: int | None) -> str:
+        if self.video is None or video_bitrate is None:
+            return sdp
+        return bandwidth_lines(sdp, video_bitrate)
 
     async def _set_remote(self, text: str, kind: str) -> None:
         try:
@@ -212,11 +269,9 @@ class BrowserLeg:
     async def close(self) -> None:
         if self.rtcp is not None and self.connected:
             self.send_rtp(self.rtcp.bye())
+            if self.video is not None and self.video.negotiated is not None:
+                self.send_rtp(self.video.rtcp.bye())
         await self.pc.close()
-
-
-async def _sender_stays_idle(parameters) -> None:
-    """Stands in for ``RTCRtpSender.send``: the bridge is this leg's RTP sender."""
 
 
 async def _send(transport, data: bytes) -> None:
@@ -247,6 +302,12 @@ def _audio(sdp: SessionDescription) -> MediaDescription:
     if media is None:
         raise MediaError("The browser's session has no audio stream.")
     return media
+
+
+def _section(sdp: SessionDescription, mid: str | None) -> MediaDescription | None:
+    if mid is None:
+        return None
+    return next((m for m in sdp.media if m.attribute("mid") == mid and not m.is_rejected), None)
 
 
 def _cname(media: MediaDescription) -> str | None:

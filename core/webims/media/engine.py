@@ -17,18 +17,19 @@ call layer cannot tell them apart.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
 
 import webims.log
+from webims.service import CallMedia
 
 from .bridge import BridgeStats
 from .config import MediaConfig
 from .errors import MediaError
-from .events import Leg, MediaEvent
+from .events import Leg, MediaEvent, VideoChanged
 from .loop_thread import ThreadHost
 
 __all__ = ["open_media_engine", "MediaEngine", "Bridge"]
@@ -56,15 +57,16 @@ class MediaEngine:
         self._bridges: dict[str, Bridge] = {}
         self._ids = itertools.count(1)
 
-    async def new_bridge(self, call_id: str) -> Bridge:
-        """A bridge with its IMS port pair bound; MediaError if no port is free."""
+    async def new_bridge(self, call_id: str, media: Sequence[CallMedia] = ()) -> Bridge:
+        """A bridge with its IMS port pair bound; MediaError if no port is free. ``media`` are the kinds
+        plugins add to calls (``webims_call_media``); this engine carries ``video``."""
         host = min(self._hosts, key=lambda h: h.load)
         bridge_id = f"{call_id}#{next(self._ids)}"
         bridge = Bridge(self, host, bridge_id, call_id)
         self._bridges[bridge_id] = bridge
         host.load += 1
         try:
-            await host.call(bridge_id, "open", call_id)
+            await host.call(bridge_id, "open", call_id, tuple(media))
         except BaseException:
             self._forget(bridge)
             raise
@@ -102,7 +104,11 @@ class MediaEngine:
 
 
 class Bridge:
-    """One call's media, as the trio call layer sees it. Every method may raise :class:`MediaError`."""
+    """One call's media, as the trio call layer sees it. Every method may raise :class:`MediaError`.
+
+    ``video`` is what the call's video does (a :class:`~webims.media.events.VideoChanged`; its ``codec``
+    is None while the call has none), up to date when an operation returns.
+    """
 
     def __init__(self, engine: MediaEngine, host, bridge_id: str, call_id: str) -> None:
         self.call_id = call_id
@@ -111,11 +117,13 @@ class Bridge:
         self._host = host
         self._events_in, self._events_out = trio.open_memory_channel[MediaEvent](engine.config.events_buffer)
         self.events_dropped = 0
+        self.video = VideoChanged(None)
 
     async def _call(self, operation: str, *args: Any) -> Any:
         if self.bridge_id not in self._engine._bridges:
             raise MediaError("This call's media has already ended.")
-        return await self._host.call(self.bridge_id, operation, *args)
+        result, self.video = await self._host.call(self.bridge_id, operation, *args)
+        return result
 
     # browser calls out
     async def accept_browser_offer(self, offer_sdp: str) -> str:
@@ -141,8 +149,14 @@ class Bridge:
 
     # mid-call
     async def accept_ims_reoffer(self, offer_sdp: str) -> str:
-        """The phone's re-INVITE (remote hold/resume, new address): our answer."""
+        """The phone's re-INVITE (remote hold/resume, new address, video added or removed): our answer."""
         return await self._call("accept_ims_reoffer", offer_sdp)
+
+    async def accept_browser_reoffer(self, offer_sdp: str) -> str:
+        """The browser renegotiated on the same connection (camera on/off, video added): our answer.
+        When the phone's side must change too, :class:`NegotiationNeeded` follows: re-INVITE with
+        :meth:`ims_offer`."""
+        return await self._call("accept_browser_reoffer", offer_sdp)
 
     async def set_hold(self, held: bool) -> None:
         """Hold or resume the phone from our side; then send :meth:`ims_offer` in a re-INVITE."""
@@ -166,7 +180,8 @@ class Bridge:
 
     def events(self) -> trio.MemoryReceiveChannel[MediaEvent]:
         """``async for event in bridge.events()``: DtmfReceived, IceStateChanged, MediaTimeout,
-        CodecChosen; the iteration ends when the bridge closes. One reader per bridge."""
+        CodecChosen, VideoChanged, NegotiationNeeded; the iteration ends when the bridge closes. One
+        reader per bridge. (:attr:`video` is the latest VideoChanged at once, without reading.)"""
         return self._events_out
 
     async def close(self) -> None:
@@ -182,6 +197,8 @@ class Bridge:
             self._engine._forget(self)
 
     def _deliver(self, event: MediaEvent) -> None:
+        if isinstance(event, VideoChanged):
+            self.video = event
         try:
             self._events_in.send_nowait(event)
         except (trio.WouldBlock, trio.ClosedResourceError):

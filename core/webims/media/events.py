@@ -11,7 +11,7 @@ import enum
 import attrs
 
 __all__ = ["Leg", "MediaMode", "DtmfReceived", "IceStateChanged", "MediaTimeout", "CodecChosen",
-           "MediaEvent"]
+           "VideoChanged", "NegotiationNeeded", "MediaEvent"]
 
 
 class Leg(enum.StrEnum):
@@ -61,4 +61,28 @@ class CodecChosen:
     ims_codec: str
 
 
-MediaEvent = DtmfReceived | IceStateChanged | MediaTimeout | CodecChosen
+@attrs.frozen
+class VideoChanged:
+    """What the call's video does now (sent whenever it changes).
+
+    ``codec`` is the format relayed, or offered by a ringing phone ("VP8", "H.264"); None when the
+    call has no video. ``to_browser``/``to_ims`` say which ways it flows. ``reason`` says, for a
+    person, why video is off or one-way when that is not simply what someone chose. ``reoffer`` asks
+    the browser for a new offer: it sends a format the phone cannot take, and our answer will put the
+    phone's first (video is relayed, never transcoded).
+    """
+
+    codec: str | None
+    to_browser: bool = False
+    to_ims: bool = False
+    reason: str = ""
+    reoffer: bool = False
+
+
+@attrs.frozen
+class NegotiationNeeded:
+    """The IMS side needs a new offer from us (the browser turned its camera on or off, or added or
+    removed video): send :meth:`~webims.media.engine.Bridge.ims_offer` in a re-INVITE."""
+
+
+MediaEvent = DtmfReceived | IceStateChanged | MediaTimeout | CodecChosen | VideoChanged | NegotiationNeeded

@@ -2,17 +2,20 @@
 
 The gateway terminates RTCP on each leg instead of forwarding it: each leg has its own sender
 (our SSRC, our counts) and its own receiver statistics, which is what RFC 3550 §7.1 asks of a
-translator that changes SSRCs and timing. Packets are built and parsed with :mod:`aiortc.rtp`.
+translator that changes SSRCs and timing. Feedback (RFC 4585 PLI and NACK, RFC 5104 FIR, REMB) is
+not a report: it is handed to ``on_feedback`` and relayed by meaning (see :mod:`.feedback`).
+Packets are built and parsed with :mod:`aiortc.rtp`.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 
 from aiortc import clock
-from aiortc.rtp import (RtcpByePacket, RtcpPacket, RtcpReceiverInfo, RtcpRrPacket, RtcpSdesPacket,
-                        RtcpSenderInfo, RtcpSourceInfo, RtcpSrPacket)
+from aiortc.rtp import (RtcpByePacket, RtcpPacket, RtcpPsfbPacket, RtcpReceiverInfo, RtcpRrPacket,
+                        RtcpRtpfbPacket, RtcpSdesPacket, RtcpSenderInfo, RtcpSourceInfo, RtcpSrPacket)
 
 from .rtp import InboundStats, OutboundStream
 
@@ -34,6 +37,7 @@ class RtcpReporter:
         self.round_trip: float | None = None
         self.remote_fraction_lost = 0
         self.last_received: float | None = None
+        self.on_feedback: Callable[[RtcpPsfbPacket | RtcpRtpfbPacket], None] = lambda packet: None
         self._sent_since_report = 0
 
     def due(self, now: float) -> bool:
@@ -60,6 +64,11 @@ class RtcpReporter:
         return (bytes(RtcpRrPacket(ssrc=self.outbound.ssrc, reports=[])) + self._sdes()
                 + bytes(RtcpByePacket(sources=[self.outbound.ssrc])))
 
+    def compound(self, feedback: bytes) -> bytes:
+        """Feedback in a compound packet (RFC 4585 §3.1: an RR and SDES first), without moving the
+        report schedule."""
+        return bytes(RtcpRrPacket(ssrc=self.outbound.ssrc, reports=[])) + self._sdes() + feedback
+
     def receive(self, data: bytes, now: float | None = None) -> None:
         """Take the peer's compound RTCP; malformed packets are ignored (RFC 3550 §6.1 validity)."""
         now = time.monotonic() if now is None else now
@@ -76,6 +85,8 @@ class RtcpReporter:
                 for block in packet.reports:
                     if block.ssrc == self.outbound.ssrc:
                         self._read_block(block)
+            elif isinstance(packet, (RtcpPsfbPacket, RtcpRtpfbPacket)):
+                self.on_feedback(packet)
 
     def _report_blocks(self, now: float) -> list[RtcpReceiverInfo]:
         stats = self.inbound

@@ -25,7 +25,8 @@ log = webims.log.get("media")
 # What the call layer may ask of a bridge (CallBridge's public surface).
 OPERATIONS = frozenset({
     "accept_browser_offer", "ims_offer", "accept_ims_answer", "offer_to_browser", "accept_browser_answer",
-    "accept_ims_reoffer", "set_hold", "send_dtmf", "restart_browser_leg", "add_browser_candidate", "stats",
+    "accept_ims_reoffer", "accept_browser_reoffer", "set_hold", "send_dtmf", "restart_browser_leg",
+    "add_browser_candidate", "stats",
 })
 
 
@@ -38,10 +39,12 @@ class MediaWorker:
             use_host_addresses(config.browser_addresses)
 
     async def handle(self, bridge_id: str, operation: str, args: tuple = ()):
+        """The operation's result; bridge operations return ``(result, video_state)`` so the trio side
+        knows what the call's video does as soon as the operation returns."""
         if operation == "open":
-            call_id, = args
+            call_id, media = args
             self.bridges[bridge_id] = await CallBridge.open(
-                call_id, self.config, lambda event: self._emit(bridge_id, event))
+                call_id, self.config, lambda event: self._emit(bridge_id, event), media)
             return None
         if operation == "close":
             bridge = self.bridges.pop(bridge_id, None)
@@ -54,7 +57,8 @@ class MediaWorker:
         if bridge is None:
             raise MediaError("This call's media has already ended.")
         result = getattr(bridge, operation)(*args)
-        return await result if inspect.isawaitable(result) else result
+        result = await result if inspect.isawaitable(result) else result
+        return result, bridge.video.state
 
     async def close_all(self) -> None:
         for bridge_id in list(self.bridges):

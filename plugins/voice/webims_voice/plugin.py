@@ -14,8 +14,8 @@ from webims.context import ContextChange
 from webims.errors import ServiceError
 from webims.hookspecs import hookimpl
 from webims.media import CodecChosen, DtmfReceived, IceStateChanged, Leg, MediaConfig, MediaError, MediaTimeout
-from webims.media import open_media_engine
-from webims.service import PortalAssets, Service, SipRoute
+from webims.media import NegotiationNeeded, VideoChanged, open_media_engine
+from webims.service import PortalAssets, Service, SipRoute, collect_call_media
 from webims.sip import NameAddr, RemoteProtocolError
 from webims.sip.session_timer import SessionTimerPolicy
 from webims_voice import in_dialog
@@ -45,6 +45,7 @@ class VoicePlugin:
         self.engine = None
         self.nursery: trio.Nursery | None = None
         self.calls: dict[str, Call] = {}
+        self.call_media = ()  # media kinds other plugins add to calls (webims_call_media): video
         self.outgoing: dict[str, OutgoingCall] = {}
         self.incoming: dict[str, IncomingCall] = {}
         self._ids = itertools.count(1)
@@ -89,6 +90,7 @@ class VoicePlugin:
     async def webims_gateway_started(self, gateway, settings):
         self.gateway, self.settings = gateway, settings
         self.nursery = gateway.nursery
+        self.call_media = collect_call_media(gateway.plugins)
         config = MediaConfig(ims_address=settings["ims_address"],
                              ims_port_range=(settings["ims_port_min"], settings["ims_port_max"]),
                              browser_addresses=tuple(settings["browser_addresses"]),
@@ -147,8 +149,8 @@ class VoicePlugin:
         identity = context.require_identity(body.get("identity"))
         target = target_uri(body.get("target"), self.gateway.config.ims.domain, action="call")
         offer = _sdp(body)
-        call = Call(self, context, f"c{next(self._ids)}", "outgoing", identity.uri, target)
-        call.bridge = await self.engine.new_bridge(call.id)
+        call = _Call(self, context, f"c{next(self._ids)}", "outgoing", identity.uri, target)
+        call.bridge = await self.engine.new_bridge(call.id, self.call_media)
         try:
             answer = await call.bridge.accept_browser_offer(offer)
             ims_offer = await call.bridge.ims_offer()
@@ -270,6 +272,23 @@ class VoicePlugin:
                     and not (call.held_local or call.held_remote):
                 await call.hang_up(f"No audio came from the other side for {event.seconds:.0f} s; "
                                    "the call was ended.")
+            # --- video (webims_call_media; docs/voice.md "Video") ---
+            elif isinstance(event, VideoChanged):
+                await call.notify("call.media", {"video": _video_summary(event)})
+            elif isinstance(event, NegotiationNeeded):
+                self.nursery.start_soon(self._offer_anew, call)
+
+    async def _offer_anew(self, call: Call) -> None:
+        """The browser's media changed (camera on or off): re-INVITE the phone with the bridge's new offer."""
+        try:
+            async with call._reinvite_lock:
+                if call.state != "active":
+                    return
+                response = await in_dialog.reinvite(call, (await call.bridge.ims_offer()).encode())
+            if not 200 <= response.status < 300:
+                _log.info("call.reoffer_refused", call=call.id, status=response.status)
+        except Exception:  # the plugin boundary: a failed re-INVITE must not end the gateway
+            _log.exception("call.reoffer_failed", call=call.id)
 
     # --- the IMS side ------------------------------------------------------------------------------------------
 
@@ -292,9 +311,9 @@ class VoicePlugin:
             peer_uri, peer_name = "anonymous", "Withheld number"
         else:
             peer_uri, peer_name = str(caller.uri), caller.display_name or ""
-        call = Call(self, context, f"c{next(self._ids)}", "incoming", called, peer_uri, peer_name)
+        call = _Call(self, context, f"c{next(self._ids)}", "incoming", called, peer_uri, peer_name)
         try:
-            call.bridge = await self.engine.new_bridge(call.id)
+            call.bridge = await self.engine.new_bridge(call.id, self.call_media)
         except MediaError as error:
             await transaction.reply(503, headers=[("Warning", f'399 webims "{error.reason[:150]}"')])
             return
@@ -303,6 +322,20 @@ class VoicePlugin:
         self._register(call)
         _log.info("call.incoming", call=call.id, called=called, caller=peer_uri)
         await self._run_call(call, incoming.run)
+
+
+# --- video (webims_call_media; docs/voice.md "Video") -----------------------------------------------------------
+
+class _Call(Call):
+    """A call whose summaries (``call.list``, ``call.incoming``) say whether it has video."""
+
+    def summary(self):
+        return {**super().summary(), "video": self.bridge is not None and self.bridge.video.codec is not None}
+
+
+def _video_summary(event: VideoChanged) -> dict:
+    return {"codec": event.codec, "to_browser": event.to_browser, "to_ims": event.to_ims, "reason": event.reason,
+            "reoffer": event.reoffer}
 
 
 def _first_address(request, header: str) -> str | None:

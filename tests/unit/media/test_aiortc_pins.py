@@ -10,11 +10,14 @@ from types import SimpleNamespace
 
 import aiortc
 import pylibsrtp
-from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport, State
+from aiortc import rtcpeerconnection
+from aiortc.codecs import CODECS
+from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport, RtpRouter, State
 from aiortc.rtcicetransport import RTCIceGatherer, RTCIceTransport
 from aiortc.rtcpeerconnection import RTCPeerConnection
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket, RtcpRtpfbPacket
 
 from webims.media.browser_leg import PINNED_AIORTC
 
@@ -64,3 +67,23 @@ def _async_recorder(sent):
     async def send_data(data, addr):
         sent.append(data)
     return send_data
+
+
+def test_video_feedback_reaches_whoever_is_registered_as_the_sender_of_our_ssrc():
+    # browser_video.py registers itself for our SSRC; the DTLS transport hands it what the router finds.
+    assert parameters(RtpRouter.register_sender) == ["self", "sender", "ssrc"]
+    assert "await recipient._handle_rtcp_packet(packet)" in inspect.getsource(RTCDtlsTransport._handle_rtcp_data)
+    router, sink = RtpRouter(), object()
+    router.register_sender(sink, 0xBEEF)
+    assert router.route_rtcp(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1, media_ssrc=0xBEEF)) == {sink}
+    assert router.route_rtcp(RtcpRtpfbPacket(fmt=1, ssrc=1, media_ssrc=0xBEEF, lost=[3])) == {sink}
+    assert "self._rtp_router = RtpRouter()" in inspect.getsource(RTCDtlsTransport.__init__)
+
+
+def test_h264_packetization_modes_negotiate_apart_so_mode_0_can_be_added_to_the_table():
+    mode_1 = next(c for c in CODECS["video"] if c.name == "H264" and c.parameters["profile-level-id"] == "42e01f"
+                  and c.parameters["packetization-mode"] == "1")
+    mode_0 = type(mode_1)(mimeType="video/H264", clockRate=90000, payloadType=103,
+                          parameters={**mode_1.parameters, "packetization-mode": "0"})
+    assert rtcpeerconnection.is_codec_compatible(mode_0, mode_0)
+    assert not rtcpeerconnection.is_codec_compatible(mode_1, mode_0)

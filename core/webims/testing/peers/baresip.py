@@ -14,6 +14,13 @@ what it receives (`sndfile`, with `aubridge,nil` as the player). Measured quirks
   stays an open pipe until the phone is stopped.
 - sndfile builds its file names in a 128-byte buffer: the recordings dir must be short.
 - SIP listens on port 0 (any free port): baresip also binds TLS on SIP port + 1.
+- presence (`presence=True`): the `presence` module publishes open/closed every
+  `pubint` seconds and subscribes to the contacts marked `;presence=p2p`; it shows
+  a contact's status in the `contacts` listing (Online, Busy, Offline, Unknown).
+- video (`video="VP8"` or `"H264"`): `fakevideo` sends three still bars (red, green,
+  blue) and displays nowhere; `snapshot` saves the next received frame as a PNG in the
+  config dir, which is how a test sees what baresip decoded. H.264 is `avcodec`
+  (baresip-ffmpeg).
 """
 
 from __future__ import annotations
@@ -36,7 +43,12 @@ from webims.testing.peers.ports import LOOPBACK, free_port
 from webims.testing.peers.tones import write_sine_wav
 
 MODULES = ("stdio.so", "g711.so", "aufile.so", "aubridge.so", "sndfile.so")
+VIDEO_MODULES = {"VP8": ("fakevideo.so", "snapshot.so", "vp8.so"),
+                 "H264": ("fakevideo.so", "snapshot.so", "avcodec.so")}
 APP_MODULES = ("account.so", "contact.so", "menu.so", "ctrl_tcp.so")
+PRESENCE_MODULE = "presence.so"
+# How long a presence publication of a phone lasts (baresip refreshes at 90 %).
+PUBLISH_INTERVAL = 600
 # sndfile's 128-byte name buffer minus "/dump-YYYY-MM-DD-hh-mm-ss-dec.wav".
 _MAX_RECORDINGS_DIR = 90
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -84,13 +96,17 @@ class BaresipPhone:
         tone_hz: float = 880.0,
         auto_answer: bool = True,
         contacts: tuple[str, ...] = (),
+        presence: bool = False,
         tone_seconds: float = 60.0,
         timeout: float = 5.0,
+        video: str | None = None,
     ) -> BaresipPhone:
         """Start baresip registering `account` to `lab`; returns once it is registered.
 
         `contacts` are the URIs `send_message` can reach (baresip 1.0 sends MESSAGE
-        only to a contact of its list).
+        only to a contact of its list). With `presence`, the phone publishes its
+        status and watches each of its contacts. `video` ("VP8" or "H264") adds a
+        video stream to its calls.
         """
         binary = require_binary("baresip")
         config_dir = config_dir.resolve()  # baresip runs in it and is also told its path: keep them one
@@ -98,9 +114,10 @@ class BaresipPhone:
         recordings_dir = _short_dir(config_dir / "rec")
         ctrl_port = free_port()
         tone = write_sine_wav(config_dir / "tone.wav", tone_hz, tone_seconds)
-        (config_dir / "config").write_text(_config(ctrl_port, tone, recordings_dir))
-        (config_dir / "accounts").write_text(_account_line(account, lab, auto_answer))
-        (config_dir / "contacts").write_text("".join(f"<{uri}>\n" for uri in contacts))
+        (config_dir / "config").write_text(_config(ctrl_port, tone, recordings_dir, presence, video))
+        (config_dir / "accounts").write_text(_account_line(account, lab, auto_answer, presence, video))
+        watched = ";presence=p2p" if presence else ""
+        (config_dir / "contacts").write_text("".join(f"<{uri}>{watched}\n" for uri in contacts))
         # stdin stays an open pipe until stop(): the stdio UI busy-loops on a closed one.
         with (config_dir / "baresip.log").open("wb") as log:
             process = subprocess.Popen(
@@ -159,6 +176,18 @@ class BaresipPhone:
         self._select_contact(uri)
         self.control.command("message", text)
 
+    def set_presence(self, online: bool) -> None:
+        """Publish open (online) or closed (offline); needs `presence=True`."""
+        self.control.command("presence_online" if online else "presence_offline")
+
+    def contact_presence(self, uri: str) -> str:
+        """The status the phone shows for contact `uri`: Online, Busy, Offline or Unknown."""
+        listing = _ANSI.sub("", self.control.command("contacts")).splitlines()
+        for line in listing:
+            if f"<{uri}>" in line:
+                return line.split("<", 1)[0].strip(" >").split()[-1]
+        raise BaresipError(f"{uri} is not a contact of this phone; pass it in contacts=")
+
     def received_messages(self) -> list[ReceivedMessage]:
         """MESSAGEs received so far, as the stdio UI printed them."""
         text = self.log_file.read_text(encoding="utf-8", errors="replace").replace("\r", "\n")
@@ -170,6 +199,17 @@ class BaresipPhone:
 
     def sent_audio(self) -> Path:
         return self._latest_recording("enc")
+
+    def snapshot_received(self, timeout: float = 5.0) -> Path:
+        """A PNG of the next video frame the phone decodes (the `snapshot` module, `video=`)."""
+        before = set(self.config_dir.glob("snapshot-recv-*.png"))
+        self.control.command("snapshot")
+        deadline = time.monotonic() + timeout
+        while not (new := set(self.config_dir.glob("snapshot-recv-*.png")) - before):
+            if time.monotonic() > deadline:
+                raise BaresipError(f"no received video frame within {timeout} s\n{self.log_tail()}")
+            time.sleep(0.05)
+        return new.pop()
 
     def log_tail(self, lines: int = 20) -> str:
         text = _ANSI.sub("", self.log_file.read_text(encoding="utf-8", errors="replace"))
@@ -214,7 +254,8 @@ def _short_dir(preferred: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix="baresip-rec-"))
 
 
-def _config(ctrl_port: int, tone: Path, recordings_dir: Path) -> str:
+def _config(ctrl_port: int, tone: Path, recordings_dir: Path, presence: bool = False,
+            video: str | None = None) -> str:
     settings = {
         "poll_method": "epoll",
         "sip_listen": f"{LOOPBACK}:0",
@@ -230,17 +271,23 @@ def _config(ctrl_port: int, tone: Path, recordings_dir: Path) -> str:
         "ctrl_tcp_listen": f"{LOOPBACK}:{ctrl_port}",
         "snd_path": str(recordings_dir),
     }
+    if video:
+        settings |= {"video_source": "fakevideo,nil", "video_display": "fakevideo,nil", "video_size": "352x288",
+                     "video_fps": "15", "video_bitrate": "500000"}
     lines = [f"{key}\t{value}" for key, value in settings.items()]
-    lines += [f"module\t{name}" for name in MODULES]
-    lines += [f"module_app\t{name}" for name in APP_MODULES]
+    lines += [f"module\t{name}" for name in (*MODULES, *VIDEO_MODULES.get(video, ()))]
+    lines += [f"module_app\t{name}" for name in APP_MODULES + ((PRESENCE_MODULE,) if presence else ())]
     return "\n".join(lines) + "\n"
 
 
-def _account_line(account: PhoneAccount, lab: LabCore, auto_answer: bool) -> str:
+def _account_line(account: PhoneAccount, lab: LabCore, auto_answer: bool, presence: bool = False,
+                  video: str | None = None) -> str:
+    publish = f"pubint={PUBLISH_INTERVAL};" if presence else ""
+    video_codecs = f";video_codecs={video}" if video else ""
     return (
         f"<{account.public_identity}>;auth_user={account.username};auth_pass={account.password};"
         f'outbound="{lab.sip_uri}";regint=300;answermode={"auto" if auto_answer else "manual"};'
-        "audio_codecs=PCMU\n"
+        f"{publish}audio_codecs=PCMU{video_codecs}\n"
     )
 
 

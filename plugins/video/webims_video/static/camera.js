@@ -1,0 +1,89 @@
+// The camera: which one (kept in localStorage: a device id, no secret), whether new calls start with it on, and
+// opening it within the limits the gateway announced (video.settings), with the words for what went wrong.
+
+const SETTINGS_KEY = "webims.video.settings";
+
+export class Camera extends EventTarget {
+  constructor() {
+    super();
+    this.settings = { camera: "", startOn: true, ...loadSettings() };
+    this.limits = { enabled: false };
+  }
+
+  get available() {
+    return Boolean(navigator.mediaDevices?.getUserMedia);
+  }
+
+  // A new track from the chosen camera; the caller owns it and stops it.
+  async open() {
+    if (!this.available) throw new Error("Video needs a secure (https) page to use the camera.");
+    const { max_width: width, max_height: height, max_framerate: frameRate } = this.limits;
+    const video = { width: { ideal: width, max: width }, height: { ideal: height, max: height },
+      frameRate: { ideal: frameRate, max: frameRate } };
+    try {
+      if (this.settings.camera) {
+        try {
+          return await this._track({ ...video, deviceId: { exact: this.settings.camera } });
+        } catch (error) {
+          if (error.name !== "OverconstrainedError" && error.name !== "NotFoundError") throw error;
+          this.choose({ camera: "" });  // that camera is gone: use the default one
+        }
+      }
+      return await this._track(video);
+    } catch (error) {
+      throw new Error(cameraProblem(error));
+    }
+  }
+
+  async _track(constraints) {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: constraints });
+    return stream.getVideoTracks()[0];
+  }
+
+  async list() {
+    if (!navigator.mediaDevices?.enumerateDevices) return [];
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    return devices.filter((d) => d.kind === "videoinput")
+      .map((d, i) => ({ id: d.deviceId, label: d.label || `Camera ${i + 1}` }));
+  }
+
+  choose(changes) {
+    const switched = "camera" in changes && changes.camera !== this.settings.camera;
+    this.settings = { ...this.settings, ...changes };
+    saveSettings(this.settings);
+    if (switched) this.dispatchEvent(new CustomEvent("camerachange"));
+  }
+}
+
+function cameraProblem(error) {
+  switch (error.name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return "The browser did not allow the camera. Allow camera access for this site (the icon in the address "
+        + "bar), then try again.";
+    case "NotFoundError":
+      return "No camera was found. Connect one and try again.";
+    case "NotReadableError":
+      return "The camera could not be opened; another application may be using it.";
+    default:
+      return `The camera could not be opened (${error.message || error.name}).`;
+  }
+}
+
+function loadSettings() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(SETTINGS_KEY) || "{}");
+    const settings = {};
+    if (typeof saved?.camera === "string") settings.camera = saved.camera;
+    if (typeof saved?.startOn === "boolean") settings.startOn = saved.startOn;
+    return settings;
+  } catch {
+    return {};
+  }
+}
+
+function saveSettings(settings) {
+  try {
+    localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
+  } catch { /* storage full or disabled: the choice lasts for this page only */ }
+}
