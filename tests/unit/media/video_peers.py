@@ -213,8 +213,16 @@ class VideoPhone:
         self._partial: dict[int, list[tuple[int, bytes]]] = {}
 
     async def bind(self) -> None:
-        await self.rtp.bind(("127.0.0.1", 0))
-        await self.rtcp.bind(("127.0.0.1", self.rtp.getsockname()[1] + 1))
+        """An RTP port with its RTCP port next to it (RFC 3550 §11): a free port's neighbour may be taken."""
+        for _ in range(20):
+            await self.rtp.bind(("127.0.0.1", 0))
+            try:
+                await self.rtcp.bind(("127.0.0.1", self.rtp.getsockname()[1] + 1))
+                return
+            except OSError:
+                self.rtp.close()
+                self.rtp = trio.socket.socket(trio.socket.AF_INET, trio.socket.SOCK_DGRAM)
+        raise OSError("no free RTP/RTCP port pair on 127.0.0.1")
 
     @property
     def port(self) -> int:
