@@ -46,6 +46,9 @@ class ContextChange:
     SESSION_REMOVED = "session_removed"
     BROWSER_ATTACHED = "browser_attached"
     BROWSER_DETACHED = "browser_detached"
+    # Sent to plugins (awaited) just before the registration is removed: the last moment to unpublish or
+    # unsubscribe while the IMS still knows her. ENDED follows once she is gone.
+    ENDING = "ending"
     ENDED = "ended"
 
     kind: str
@@ -158,6 +161,7 @@ class ContextRegistry:
 
     def __init__(self) -> None:
         self._by_private_identity: dict[str, RegistrationContext] = {}
+        self._by_contact_user: dict[str, RegistrationContext] = {}  # every incoming request looks here
 
     def get(self, private_identity: str) -> RegistrationContext | None:
         return self._by_private_identity.get(private_identity)
@@ -166,11 +170,15 @@ class ContextRegistry:
         if context.private_identity in self._by_private_identity:
             raise ValueError(f"a context for {context.private_identity} exists already")
         self._by_private_identity[context.private_identity] = context
+        if context.user_agent is not None:
+            self._by_contact_user[context.user_agent.contact_user] = context
         return context
 
     def remove(self, context: RegistrationContext) -> None:
         if self._by_private_identity.get(context.private_identity) is context:
             del self._by_private_identity[context.private_identity]
+        if context.user_agent is not None and self._by_contact_user.get(context.user_agent.contact_user) is context:
+            del self._by_contact_user[context.user_agent.contact_user]
 
     def for_public_identity(self, uri: str) -> RegistrationContext | None:
         for context in self._by_private_identity.values():
@@ -180,10 +188,10 @@ class ContextRegistry:
 
     def for_contact_user(self, user: str) -> RegistrationContext | None:
         """The context whose user agent registered a Contact with this user part (requests from the IMS)."""
-        for context in self._by_private_identity.values():
-            if context.user_agent is not None and context.user_agent.contact_user == user:
-                return context
-        return None
+        context = self._by_contact_user.get(user)
+        if context is None or context.user_agent is None or context.user_agent.contact_user != user:
+            return None
+        return context
 
     def __iter__(self):
         return iter(list(self._by_private_identity.values()))

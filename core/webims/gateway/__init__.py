@@ -28,5 +28,6 @@ async def serve_until_signalled(gateway: Gateway, on_started) -> None:
             await nursery.start(gateway.serve)
             on_started()
             async for _ in signals:
+                await gateway.shutdown()
                 nursery.cancel_scope.cancel()
                 break

@@ -29,6 +29,7 @@ from webims.protocol.codes import CLOSE_GOING_AWAY
 
 STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
 TLS_HANDSHAKE_TIMEOUT = 10.0
+SHUTDOWN_SECONDS = 10.0
 _log = log.get("gateway")
 
 
@@ -43,6 +44,7 @@ class Gateway:
         self.nursery: trio.Nursery | None = None
         self.port: int | None = None
         self._ssl_context = _ssl_context(config) if config.gateway.tls else None
+        self._stopped = False
 
     @property
     def url(self) -> str:
@@ -69,10 +71,20 @@ class Gateway:
                 task_status.started(self)
                 await trio.serve_listeners(self._serve_connection, listeners, handler_nursery=nursery)
         finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(5):
+            if not self._stopped:  # cancelled from outside: stop as well as a cancelled gateway still can
+                with trio.CancelScope(shield=True), trio.move_on_after(5):
+                    await self._stop()
+
+    async def shutdown(self) -> None:
+        """Stop gracefully while everything still runs: tabs told, plugins' goodbyes (de-registrations,
+        unpublications) sent through a SIP endpoint that is still up. Then cancel :meth:`serve`."""
+        if not self._stopped:
+            with trio.move_on_after(SHUTDOWN_SECONDS):
                 await self._stop()
+        self.nursery.cancel_scope.cancel()
 
     async def _stop(self) -> None:
+        self._stopped = True
         for session in list(self.sessions.values()):
             with trio.move_on_after(1):
                 await session.close(CLOSE_GOING_AWAY, "the gateway is shutting down")

@@ -108,6 +108,7 @@ class SipEndpoint:
         self._owners: dict[int, ClientTransaction | ServerTransaction] = {}
         self._heap: list[tuple[float, int, Transaction, str, Address]] = []
         self._armed: dict[tuple[int, str], int] = {}
+        self._timer_names: dict[int, set[str]] = {}  # transaction -> names it armed, so ending one is cheap
         self._sequence = itertools.count()
         self._wake = trio.Event()
         self._nursery: trio.Nursery | None = None
@@ -223,14 +224,15 @@ class SipEndpoint:
     def _forget(self, transaction: Transaction, owner, action: Terminated) -> None:
         self._table.discard(transaction)
         self._owners.pop(id(transaction), None)
-        for key in [key for key in self._armed if key[0] == id(transaction)]:
-            del self._armed[key]
+        for name in self._timer_names.pop(id(transaction), ()):
+            self._armed.pop((id(transaction), name), None)
         if isinstance(owner, ClientTransaction) and action.reason == "transport-error":
             owner._fail(503, "Service Unavailable (the IMS core cannot be reached)")
 
     def _arm(self, transaction: Transaction, name: str, seconds: float, destination: Address) -> None:
         sequence = next(self._sequence)
         self._armed[(id(transaction), name)] = sequence
+        self._timer_names.setdefault(id(transaction), set()).add(name)
         heapq.heappush(self._heap, (trio.current_time() + seconds, sequence, transaction, name, destination))
         self._wake.set()
 

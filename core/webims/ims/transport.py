@@ -22,6 +22,7 @@ CONNECT_TIMEOUT = 5.0
 # RFC 5626 §4.4.1: a client pings a flow with a double CRLF every 95-120 s by default; we go faster because
 # losing the flow means missing incoming calls, and loopback/LAN pings cost nothing.
 KEEPALIVE_INTERVAL = 25.0
+UDP_RECEIVE_BUFFER = 4 << 20
 _log = log.get("sip.transport")
 
 
@@ -76,6 +77,9 @@ class Transports:
 
     async def serve(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         self._udp = trio.socket.socket(trio.socket.AF_INET, trio.socket.SOCK_DGRAM)
+        # NOTIFY fan-out arrives in bursts; the default ~208 KiB buffer dropped them (bench/presence.py). The
+        # kernel caps this at net.core.rmem_max.
+        self._udp.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
         await self._udp.bind((self.host, self.port))
         self.port = self._udp.getsockname()[1]
         # TCP listens on the same port number as UDP when it is free, as SIP endpoints usually do.

@@ -215,6 +215,9 @@ class AuthPlugin:
         self.tokens.revoke(context.private_identity)
         subscriber.scope.cancel()
         if deregister:
+            # Other services say goodbye first (unpublish, unsubscribe), while she is still registered.
+            await self.gateway.broadcast("webims_context_changed", context=context,
+                                         change=ContextChange(ContextChange.ENDING, reason))
             await subscriber.reg_event.unsubscribe()
             await subscriber.registration.deregister()
         for tab in list(context.browsers):

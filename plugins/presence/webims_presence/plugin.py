@@ -153,10 +153,12 @@ class PresencePlugin:
 
     @hookimpl
     async def webims_context_changed(self, context, change):
-        if change.kind == ContextChange.ENDED:
+        if change.kind in (ContextChange.ENDING, ContextChange.ENDED):
             user = self.users.pop(context.private_identity, None)
             if user is not None and user.context is context:
                 user.scope.cancel()  # her tasks unsubscribe and unpublish as they end
+                if change.kind == ContextChange.ENDING:
+                    await user.done.wait()  # before auth removes her registration
             return
         if change.kind == ContextChange.BROWSER_ATTACHED:
             self._user(context)

@@ -97,3 +97,12 @@ async def test_an_oversized_frame_closes_with_1009_not_a_reset(gateway, size, nu
         with pytest.raises(trio_websocket.ConnectionClosed) as closed:
             await websocket.get_message()
     assert closed.value.reason.code == 1009
+
+
+async def test_a_graceful_shutdown_tells_the_tabs_and_plugins_while_all_still_runs(gateway, webims_browser):
+    tab = await webims_browser(gateway)
+    await gateway.shutdown()
+    with pytest.raises(trio_websocket.ConnectionClosed) as closed:
+        with trio.fail_after(5):
+            await tab.websocket.get_message()
+    assert closed.value.reason.code == 1001
