@@ -74,3 +74,18 @@ def test_during_a_call_with_bob_she_chats_with_him(gateway, new_page, screenshot
     expect(bob.page.locator("#im-messages")).to_contain_text("Can you see this while we talk?", timeout=10_000)
     expect(mary.call_card("sip:bob@ims.test")).to_contain_text("Connected.")  # the call goes on beside the chat
     screenshot(mary.page, "chat-during-call")
+
+
+def test_a_message_body_of_markup_is_shown_as_text(gateway, new_page):
+    """XSS: what another person writes is text in the page, never HTML."""
+    attack = '<img src=x onerror="document.title=\'pwned\'">'
+    mary = PortalPage(new_page(), gateway.url).login("mary", "mary-secret")
+    bob = PortalPage(new_page(), gateway.url).login("bob", "bob-secret")
+    open_conversation(bob, "sip:mary@ims.test")
+    send(bob, attack)
+    conversations = mary.page.locator("#im-conversations")
+    expect(conversations).to_contain_text(re.compile("bob", re.I), timeout=10_000)
+    conversations.locator("li", has_text=re.compile("bob", re.I)).get_by_role("button").first.click()
+    expect(mary.page.locator("#im-messages")).to_contain_text(attack)
+    assert mary.page.locator("#im-messages img").count() == 0
+    assert mary.page.title() != "pwned"
