@@ -1,28 +1,7 @@
-// A tiny element builder for the presence module. Remote text (names, notes, URIs, reasons) only ever goes in as
-// text nodes or textContent, and the CSP forbids inline style: innerHTML and style are refused outright.
-//
-//   h("button", { type: "button", class: "presence-call", onclick: call, "aria-label": "Call Bob" }, "Call")
+// Small helpers of the presence module's page. The element builder h() is the core's (/static/dom.js): remote
+// text only ever goes in as text, never as markup.
 
-const FORBIDDEN = new Set(["innerHTML", "outerHTML", "style"]);
-
-export function h(tag, props = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (FORBIDDEN.has(key)) throw new Error(`h(): ${key} is not allowed`);
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") element.className = value;
-    else if (key === "text") element.textContent = value;
-    else if (key.startsWith("on") && typeof value === "function") element.addEventListener(key.slice(2), value);
-    else if (key === "hidden" || key === "disabled" || key === "selected") element[key] = Boolean(value);
-    else if (key === "htmlFor" || key === "type" || key === "value") element[key] = value;
-    else element.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    element.append(child instanceof Node ? child : String(child));
-  }
-  return element;
-}
+export { h } from "/static/dom.js";  // the core's builder: remote text never becomes markup
 
 // Words for a presence as the page shows it (never colour alone): "Busy", "Away", "Offline", "Not shared"...
 const ACTIVITY_TEXT = { available: "Available", away: "Away", busy: "Busy", "in-a-meeting": "In a meeting",

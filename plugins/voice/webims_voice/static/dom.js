@@ -1,33 +1,7 @@
-// A tiny element builder for the voice module. Text only ever goes in as text nodes or textContent: remote text
-// (display names, URIs, reasons) can never become markup, and the CSP forbids inline style, so there is no way
-// here to set innerHTML or a style attribute.
-//
-//   h("button", { type: "button", class: "primary", onclick: dial, "aria-label": "Call Bob" }, "Call")
+// Small helpers of the voice module's page. The element builder h() is the core's (/static/dom.js): remote
+// text only ever goes in as text, never as markup.
 
-const FORBIDDEN = new Set(["innerHTML", "outerHTML", "style"]);
-
-export function h(tag, props = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (FORBIDDEN.has(key)) throw new Error(`h(): ${key} is not allowed`);
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") element.className = value;
-    else if (key === "text") element.textContent = value;
-    else if (key.startsWith("on") && typeof value === "function") element.addEventListener(key.slice(2), value);
-    else if (key === "hidden" || key === "disabled" || key === "checked") element[key] = Boolean(value);
-    else if (key === "htmlFor" || key === "type" || key === "value") element[key] = value;
-    else element.setAttribute(key, value === true ? "" : String(value));
-  }
-  append(element, children);
-  return element;
-}
-
-function append(element, children) {
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    element.append(child instanceof Node ? child : String(child));
-  }
-}
+export { h } from "/static/dom.js";  // the core's builder: remote text never becomes markup
 
 // Replace an element's text, avoiding a DOM write (and a screen-reader announcement) when nothing changed.
 export function setText(element, text) {
