@@ -72,7 +72,7 @@ def _start_echo_bot(lab, subscribers, directory: Path):
     credential = subscribers.credential("echo")
     account = PhoneAccount("sip:echo@ims.test", "echo", credential.password)
     return BaresipPhone.start(directory, LabCore(lab, subscribers), account, tone_hz=ECHO_TONE_HZ,
-                              tone_seconds=3600)
+                              tone_seconds=600)
 
 
 def _serve(gateway, subscribers, phone) -> int:
