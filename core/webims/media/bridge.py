@@ -70,6 +70,9 @@ class BridgeStats:
     encoded_packets: int
     ims_round_trip: float | None
     video: VideoStats | None = None
+    # Browser-leg packets that took the SRTP shortcut (srtp_shortcut.py) rather than aiortc's path.
+    shortcut_received: int = 0
+    shortcut_sent: int = 0
 
 
 class CallBridge:
@@ -257,6 +260,8 @@ class CallBridge:
             encoded_packets=sum(t.encoded_packets for t in transcoders),
             ims_round_trip=self.ims.audio.rtcp.round_trip,
             video=self.video.stats(),
+            shortcut_received=self.browser.shortcut_received if self.browser else 0,
+            shortcut_sent=self.browser.shortcut_sent if self.browser else 0,
         )
 
     async def close(self) -> None:

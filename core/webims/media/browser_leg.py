@@ -11,7 +11,9 @@ add ~80 ms of jitter buffer (NOTES):
   packets itself, and the RFC 4733 events we inject must share one sequence space with the audio.
 
 Those three are private aiortc API: aiortc is pinned to :data:`PINNED_AIORTC` and
-``tests/unit/media/test_aiortc_pins.py`` fails when they change.
+``tests/unit/media/test_aiortc_pins.py`` fails when they change. They carry the first packets only:
+once DTLS is up, :class:`~webims.media.srtp_shortcut.SrtpShortcut` moves SRTP between the ICE socket
+and the relay directly, and aiortc keeps STUN, DTLS and RTCP.
 
 Video, when the call may carry it, is one more transceiver with the same bypass (browser_video.py).
 A browser may renegotiate on the same peer connection (:meth:`BrowserLeg.accept_reoffer`: camera on
@@ -47,6 +49,7 @@ from .config import MediaConfig
 from .errors import MediaError
 from .rtcp import RtcpReporter
 from .rtp import InboundStats, OutboundStream
+from .srtp_shortcut import SrtpShortcut
 from .video_codecs import VideoPolicy
 
 __all__ = ["BrowserLeg", "PINNED_AIORTC", "register_telephone_event", "use_host_addresses"]
@@ -110,6 +113,9 @@ class BrowserLeg:
         self.video: BrowserVideo | None = None
         self.video_policy = video_policy
         self._transceiver = None
+        self._audio_types: dict = {}
+        # None: not tried yet (DTLS not up); False: this pair cannot take it, aiortc's path stays.
+        self._shortcut: SrtpShortcut | bool | None = None
 
     # --- SDP --------------------------------------------------------------------------------
 
@@ -229,6 +235,7 @@ class BrowserLeg:
         if negotiated is None:
             raise MediaError("The browser offered no codec the gateway supports (Opus, PCMU or PCMA).")
         self.negotiated = negotiated
+        self._audio_types = dict(negotiated.receive)
         rate = negotiated.audio.clock_rate
         self.inbound.clock_rate = rate
         self.outbound = OutboundStream(self._transceiver.sender._ssrc, rate)
@@ -244,23 +251,55 @@ class BrowserLeg:
     # --- media ------------------------------------------------------------------------------
 
     async def _on_rtp(self, packet, arrival_time_ms: int) -> None:
-        self.inbound.update(packet.ssrc, packet.sequence_number, packet.timestamp, time.monotonic())
-        self.on_rtp(packet.payload_type, packet.marker, packet.sequence_number, packet.timestamp,
-                    packet.ssrc, packet.payload)
+        """aiortc's path: the packets before the shortcut is in place."""
+        self._receive(packet.payload_type, packet.marker, packet.sequence_number, packet.timestamp,
+                      packet.ssrc, packet.payload)
+        self._take_shortcut()
+
+    def _receive(self, payload_type: int, marker: int, seq: int, timestamp: int, ssrc: int,
+                 payload: bytes) -> None:
+        self.inbound.update(ssrc, seq, timestamp, time.monotonic())
+        self.on_rtp(payload_type, marker, seq, timestamp, ssrc, payload)
+
+    def _sink_for(self, payload_type: int):
+        if payload_type in self._audio_types:
+            return self._receive
+        video = self.video
+        if video is not None and video.negotiated is not None and payload_type in video.negotiated.receive:
+            return video.receive
+        return None
+
+    def _take_shortcut(self) -> None:
+        if self._shortcut is None and self._transceiver is not None:
+            dtls = self._transceiver.sender.transport
+            if dtls.state == "connected":
+                self._shortcut = SrtpShortcut.install(dtls, self._sink_for) or False
 
     def send_rtp(self, data: bytes) -> None:
-        """Send one RTP or RTCP packet (``_send_rtp`` tells them apart, RFC 5761 §4).
+        """Send one RTP or RTCP packet (RFC 5761 §4 tells them apart).
 
-        Called from datagram callbacks, so the coroutine becomes a Task; Tasks run in creation
-        order, which keeps packets in order. (Running it to completion by hand, since it never
-        really waits, measured no cheaper: docs/media.md.)
+        Through the shortcut once DTLS is up; before that (or on a pair it cannot take) through
+        aiortc's ``_send_rtp``, whose coroutine becomes a Task: Tasks run in creation order, which
+        keeps packets in order.
         """
-        if self._transceiver is not None:
+        if self._shortcut is None:
+            self._take_shortcut()
+        if self._shortcut:
+            self._shortcut.send(data)
+        elif self._transceiver is not None:
             asyncio.get_running_loop().create_task(_send(self._transceiver.sender.transport, data))
 
     def send_rtcp_report(self) -> None:
         if self.rtcp is not None:
             self.send_rtp(self.rtcp.report())
+
+    @property
+    def shortcut_received(self) -> int:
+        return self._shortcut.received if self._shortcut else 0
+
+    @property
+    def shortcut_sent(self) -> int:
+        return self._shortcut.sent if self._shortcut else 0
 
     @property
     def connected(self) -> bool:
@@ -271,6 +310,9 @@ class BrowserLeg:
             self.send_rtp(self.rtcp.bye())
             if self.video is not None and self.video.negotiated is not None:
                 self.send_rtp(self.video.rtcp.bye())
+        if self._shortcut:
+            self._shortcut.remove()
+        self._shortcut = False
         await self.pc.close()
 
 

@@ -130,9 +130,14 @@ class BrowserVideo:
         self.on_feedback(packet)
 
     async def _on_rtp(self, packet, arrival_time_ms: int) -> None:
-        self.inbound.update(packet.ssrc, packet.sequence_number, packet.timestamp, time.monotonic())
-        self.on_rtp(packet.payload_type, packet.marker, packet.sequence_number, packet.timestamp,
-                    packet.ssrc, packet.payload)
+        self.receive(packet.payload_type, packet.marker, packet.sequence_number, packet.timestamp,
+                     packet.ssrc, packet.payload)
+
+    def receive(self, payload_type: int, marker: int, seq: int, timestamp: int, ssrc: int,
+                payload: bytes) -> None:
+        """One packet from the browser: through aiortc (``_on_rtp``) or the leg's SRTP shortcut."""
+        self.inbound.update(ssrc, seq, timestamp, time.monotonic())
+        self.on_rtp(payload_type, marker, seq, timestamp, ssrc, payload)
 
     def send_rtcp_report(self, extra: bytes = b"") -> None:
         self.send_rtp(self.rtcp.report() + extra)

@@ -8,6 +8,7 @@ import asyncio
 import inspect
 from types import SimpleNamespace
 
+import aioice.ice
 import aiortc
 import pylibsrtp
 from aiortc import rtcpeerconnection
@@ -87,3 +88,22 @@ def test_h264_packetization_modes_negotiate_apart_so_mode_0_can_be_added_to_the_
                           parameters={**mode_1.parameters, "packetization-mode": "0"})
     assert rtcpeerconnection.is_codec_compatible(mode_0, mode_0)
     assert not rtcpeerconnection.is_codec_compatible(mode_1, mode_0)
+
+
+def test_the_srtp_shortcut_still_finds_the_selected_pair_its_socket_and_the_srtp_sessions():
+    # srtp_shortcut.py: the nominated pair of component 1, its StunProtocol's datagram_received (called by
+    # asyncio's transport, so an instance attribute wins) and transport, and the DTLS transport's sessions.
+    assert "self._nominated: dict[int, CandidatePair] = {}" in inspect.getsource(aioice.ice.Connection.__init__)
+    assert "self._protocol.datagram_received(data, addr)" in inspect.getsource(
+        asyncio.selector_events._SelectorDatagramTransport._read_ready)
+    assert parameters(aioice.ice.StunProtocol.datagram_received) == ["self", "data", "addr"]
+    assert "self.receiver.data_received(data, self.local_candidate.component)" in inspect.getsource(
+        aioice.ice.StunProtocol.datagram_received)
+    assert "remote_addr" in dir(aioice.ice.CandidatePair)
+    assert "self.protocol = protocol" in inspect.getsource(aioice.ice.CandidatePair.__init__)
+    source = inspect.getsource(RTCDtlsTransport._setup_srtp)
+    assert "self._rx_srtp = Session(rx_policy)" in source and "self._tx_srtp = Session(tx_policy)" in source
+    assert "self._connection = gatherer._connection" in inspect.getsource(RTCIceTransport.__init__)
+    # aiortc demultiplexes as the shortcut does (RFC 7983): SRTP is 128-191, DTLS 20-63.
+    assert "first_byte > 127 and first_byte < 192 and self._rx_srtp" in inspect.getsource(
+        RTCDtlsTransport._recv_next)

@@ -107,6 +107,8 @@ async def test_vp8_is_relayed_both_ways_without_decoding(engine, make_video_brow
     stats = await bridge.stats()
     assert stats.decoded_frames == 0 and stats.video.codec == "VP8"
     assert stats.video.to_ims > 5 and stats.video.to_browser > 5 and stats.video.dropped == 0
+    # video shares the audio's SRTP shortcut (BUNDLE): more packets took it than the audio alone sent
+    assert stats.shortcut_received > stats.to_ims and stats.shortcut_sent > stats.to_browser
     one_continuous_stream(video.received)
     assert {p[1] for p in video.received} == {96}  # the phone's payload type, whatever the browser used
     assert bridge.video == VideoChanged("VP8", to_browser=True, to_ims=True)

@@ -1,0 +1,99 @@
+"""The browser leg's packet path once DTLS is up: SRTP straight between the ICE socket and the relay.
+
+aiortc moves every datagram through an ``asyncio.Queue``, a coroutine in its DTLS transport, a full
+``RtpPacket`` parse and an awaited receiver call, and every packet we send through a Task. That is
+most of a relayed packet's cost (docs/media.md, "The packet path"). Once the DTLS handshake has set
+up the SRTP sessions, :class:`SrtpShortcut` takes over the selected ICE pair's socket:
+
+- in: the pair's ``StunProtocol.datagram_received`` is wrapped on the instance; an SRTP packet (first
+  byte 128-191, RFC 7983, and not RTCP) whose payload type one of our sinks carries is unprotected
+  and handed to that sink at once. Everything else (STUN consent checks, DTLS records, RTCP, a
+  payload type we do not relay) goes on to aiortc as before.
+- out: our RTP and RTCP are protected with aiortc's sending SRTP session and written to the pair's
+  socket directly, no Task, no await.
+
+aiortc keeps owning ICE, DTLS and both SRTP sessions: the shortcut uses them in the same order
+aiortc would, so replay windows and rollover counters stay one. The objects it reaches are private
+aiortc/aioice API, guarded with the others in ``tests/unit/media/test_aiortc_pins.py``. It works the
+same over a TURN relay (aioice's ``TurnTransport.sendto`` is synchronous too); a pair whose protocol
+is not aioice's ``StunProtocol`` keeps aiortc's path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import aioice.ice
+import pylibsrtp
+from aiortc.rtcdtlstransport import State
+
+from .rtp import parse_rtp
+
+__all__ = ["SrtpShortcut", "RtpSink"]
+
+RtpSink = Callable[[int, int, int, int, int, bytes], None]
+SinkFor = Callable[[int], "RtpSink | None"]
+
+
+class SrtpShortcut:
+    """The fast path of one DTLS transport (one browser leg; with BUNDLE, its audio and video alike).
+
+    ``sink_for(payload_type)`` names the sink of a payload type, or None for packets aiortc should
+    see; ``send(packet)`` protects and sends one RTP or RTCP packet.
+    """
+
+    send: Callable[[bytes], None]
+
+    def __init__(self, dtls, protocol, remote_addr: tuple, sink_for: SinkFor) -> None:
+        self._protocol = protocol
+        self._aiortc_received = protocol.datagram_received
+        self.received = self.sent = 0
+        rx, tx = dtls._rx_srtp, dtls._tx_srtp
+        aiortc_received = self._aiortc_received
+        sendto, closing = protocol.transport.sendto, protocol.transport.is_closing
+        connected = State.CONNECTED
+
+        def datagram_received(data: bytes, addr: tuple) -> None:
+            # RFC 7983 demultiplexing; RFC 5761 §4: RTCP packet types 192-223 sit in the second byte.
+            if len(data) > 12 and 127 < data[0] < 192 and not 191 < data[1] < 224:
+                sink = sink_for(data[1] & 0x7F)
+                if sink is not None:
+                    try:
+                        packet = parse_rtp(rx.unprotect(data))
+                    except pylibsrtp.Error:
+                        return  # not authentic, or a replay: what aiortc would have dropped too
+                    if packet is not None:
+                        self.received += 1
+                        sink(*packet)
+                    return
+            aiortc_received(data, addr)
+
+        def send(data: bytes) -> None:
+            if dtls._state is not connected or closing():
+                return  # the leg or its ICE pair is closing (consent expired): dropped, as aiortc does
+            if 191 < data[1] < 224:
+                sendto(tx.protect_rtcp(data), remote_addr)
+            else:
+                sendto(tx.protect(data), remote_addr)
+            self.sent += 1
+
+        protocol.datagram_received = datagram_received
+        self.send = send
+
+    @classmethod
+    def install(cls, dtls, sink_for: SinkFor) -> SrtpShortcut | None:
+        """The shortcut over ``dtls``'s selected pair, or None where there is none it can take (DTLS
+        not connected yet, no nominated pair, a protocol aioice does not name ``StunProtocol``)."""
+        if dtls._state is not State.CONNECTED or dtls._rx_srtp is None or dtls._tx_srtp is None:
+            return None
+        pair = dtls.transport._connection._nominated.get(1)
+        protocol = getattr(pair, "protocol", None)
+        if type(protocol) is not aioice.ice.StunProtocol or getattr(protocol, "transport", None) is None:
+            return None
+        return cls(dtls, protocol, pair.remote_addr, sink_for)
+
+    def remove(self) -> None:
+        """Give the socket back to aiortc (the leg is closing)."""
+        if self._protocol is not None:
+            self._protocol.datagram_received = self._aiortc_received
+            self._protocol = None
