@@ -145,7 +145,7 @@ class ImsLeg:
         self.audio.outbound.clock_rate = self.audio.inbound.clock_rate = negotiated.audio.clock_rate
         connection = sdp.media_connection(media)
         held = connection is None or connection.is_hold_address
-        self.audio.describe_peer(None if held else connection.address, media)
+        self.audio.describe_peer(None if held else connection.address, media, negotiated.receive)
 
     @property
     def has_video_line(self) -> bool:

@@ -104,7 +104,7 @@ class ImsVideo:
         self.remote_direction = sdp.media_direction(media)
         connection = sdp.media_connection(media)
         held = connection is None or connection.is_hold_address
-        self.endpoint.describe_peer(None if held else connection.address, media)
+        self.endpoint.describe_peer(None if held else connection.address, media, receive)
 
     def decline(self, reason: str = "") -> None:
         self.negotiated = None

@@ -4,7 +4,9 @@
   configured range. A call has one pair for audio and, with video, a second one (one per m-line).
 - Symmetric RTP (RFC 4961): we send from the port we receive on, and latch once per SDP to the
   address the phone's first packet comes from, so a phone behind a NAT is reached where it
-  really is. After latching, packets from any other address are dropped (no hijacking).
+  really is. After latching, packets from any other address are dropped (no hijacking). Only a
+  packet of a payload type the SDP agreed latches (or is relayed): an RTCP packet, or another
+  call's stray packet, also parses as an RTP header and must not move the call's media.
 - RTCP: our reports go out through :class:`~webims.media.rtcp.RtcpReporter`; what the phone
   sends is read there, and feedback (RFC 4585 PLI, NACK, RFC 5104 FIR) is handed on.
 """
@@ -15,7 +17,7 @@ import asyncio
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import attrs
 
@@ -76,6 +78,8 @@ class RtpEndpoint:
         self.inbound = InboundStats(clock_rate)
         self.rtcp = RtcpReporter(self.outbound, self.inbound, cname=f"webims-{port}@{config.ims_sdp_address}")
         self.dropped_from_strangers = 0
+        self.dropped_unknown_format = 0
+        self._payload_types: frozenset[int] = frozenset()
         self._described: tuple[str, int] | None = None
 
     @classmethod
@@ -110,9 +114,10 @@ class RtpEndpoint:
     def closed(self) -> bool:
         return self._rtp.transport is None or self._rtp.transport.is_closing()
 
-    def describe_peer(self, address: str | None, media: MediaDescription) -> None:
-        """Where the phone's SDP says it is; ``address`` None (or a hold address) means nowhere. The same
-        SDP again (a 183 then the 200) keeps what we latched."""
+    def describe_peer(self, address: str | None, media: MediaDescription, payload_types: Iterable[int]) -> None:
+        """Where the phone's SDP says it is and the payload types it may send; ``address`` None (or a hold
+        address) means nowhere. The same SDP again (a 183 then the 200) keeps what we latched."""
+        self._payload_types = frozenset(payload_types)
         described = None if address is None else (address, media.port)
         if described != self._described:
             self._described = described
@@ -133,7 +138,12 @@ class RtpEndpoint:
 
     def _on_rtp(self, data: bytes, addr: tuple) -> None:
         packet = parse_rtp(data)
-        if packet is None or not self._from_peer(addr, rtcp=False):
+        if packet is None:
+            return
+        if packet[0] not in self._payload_types:
+            self.dropped_unknown_format += 1
+            return
+        if not self._from_peer(addr, rtcp=False):
             return
         self.inbound.update(packet[4], packet[2], packet[3], time.monotonic())
         self.on_rtp(*packet)

@@ -126,7 +126,7 @@ def test_feedback_is_built_and_read_per_rfc_4585_and_5104():
 
 
 def ims_video():
-    endpoint = SimpleNamespace(port=50000, describe_peer=lambda address, media: None)
+    endpoint = SimpleNamespace(port=50000, describe_peer=lambda address, media, payload_types: None)
     return ImsVideo(endpoint, POLICY)
 
 
