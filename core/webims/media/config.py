@@ -9,6 +9,7 @@ import attrs
 __all__ = ["MediaConfig"]
 
 _KNOWN_CODECS = ("opus", "PCMU", "PCMA")
+EVENT_LOOPS = ("uvloop", "asyncio")
 
 
 def _check_codecs(_instance, attribute, value) -> None:
@@ -48,7 +49,9 @@ class MediaConfig:
       that a phone which supports it lets the bridge relay instead of transcoding.
     Scale-out:
       ``workers`` = 0 runs the media loop in a thread of the gateway process; N > 0 runs N worker
-      processes, each with its own asyncio loop, and spreads calls over them.
+      processes, each with its own asyncio loop, and spreads calls over them. ``event_loop`` is that
+      loop: ``uvloop`` (default; its C loop wakes for a packet at about two thirds of the cost, which
+      is what a lightly loaded gateway spends most on, docs/media.md) or the standard ``asyncio`` one.
     """
 
     ims_address: str = attrs.field(default="127.0.0.1", validator=lambda i, a, v: ipaddress.ip_address(v))
@@ -65,6 +68,7 @@ class MediaConfig:
     ptime: int = attrs.field(default=20, validator=lambda i, a, v: v in (10, 20, 30, 40, 60) or _bad_ptime(v))
     media_timeout: float = 30.0
     workers: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    event_loop: str = attrs.field(default="uvloop", validator=attrs.validators.in_(EVENT_LOOPS))
     events_buffer: int = 256
 
     @property

@@ -14,14 +14,24 @@ from typing import Any, TypeVar
 
 import trio
 
-__all__ = ["LoopThread", "ThreadHost"]
+__all__ = ["LoopThread", "ThreadHost", "new_event_loop"]
 
 T = TypeVar("T")
 
 
+def new_event_loop(kind: str = "asyncio") -> asyncio.AbstractEventLoop:
+    """A new loop of ``MediaConfig.event_loop``'s kind: ``uvloop`` or the standard ``asyncio`` loop."""
+    if kind == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 class LoopThread:
-    def __init__(self, name: str = "webims-media") -> None:
+    def __init__(self, name: str = "webims-media", event_loop: str = "asyncio") -> None:
         self.name = name
+        self.event_loop = event_loop
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._trio_token: trio.lowlevel.TrioToken | None = None
@@ -35,7 +45,7 @@ class LoopThread:
         ready.wait()
 
     def _main(self, ready: threading.Event) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_event_loop(self.event_loop)
         asyncio.set_event_loop(self.loop)
         ready.set()
         try:
@@ -89,7 +99,7 @@ class ThreadHost:
     def __init__(self, config, deliver: Callable[[str, Any], None], name: str = "webims-media") -> None:
         from .worker import MediaWorker
 
-        self._thread = LoopThread(name)
+        self._thread = LoopThread(name, config.event_loop)
         self._worker = MediaWorker(config, lambda bridge_id, event: self._thread.to_trio(deliver, bridge_id, event))
         self.load = 0
 

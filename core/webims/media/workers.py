@@ -1,7 +1,7 @@
 """Worker processes: one asyncio media loop per process, so calls spread over every core.
 
-The gateway (trio) starts ``python -m webims.media.workers`` per worker and talks to it over
-its stdin/stdout: length-prefixed pickles of ``(request_id, bridge_id, operation, args)``
+The gateway (trio) starts ``python -m webims.media.workers LOOP`` per worker (LOOP:
+``MediaConfig.event_loop``) and talks to it over its stdin/stdout: length-prefixed pickles of ``(request_id, bridge_id, operation, args)``
 one way, ``("result", request_id, ok, value)`` and ``("event", bridge_id, event)`` the other.
 Only SDP text, digits and small event values cross; media never does, since both legs of a
 call live in the same worker. Pickle is fine here: both ends are this program.
@@ -55,7 +55,7 @@ class ProcessHost:
 
     async def start(self, nursery: trio.Nursery) -> None:
         self._process = await trio.lowlevel.open_process(
-            [sys.executable, "-m", "webims.media.workers"], stdin=-1, stdout=-1)
+            [sys.executable, "-m", "webims.media.workers", self.config.event_loop], stdin=-1, stdout=-1)
         await self._process.stdin.send_all(_frame(self.config))
         self._alive = True
         nursery.start_soon(self._read_replies)
@@ -169,4 +169,7 @@ async def _main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_main())
+    from .loop_thread import new_event_loop
+
+    with asyncio.Runner(loop_factory=lambda: new_event_loop(sys.argv[1] if len(sys.argv) > 1 else "asyncio")) as runner:
+        runner.run(_main())

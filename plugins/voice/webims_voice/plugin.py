@@ -73,6 +73,8 @@ class VoicePlugin:
             "ice_gathering_timeout": Setting((int, float), 2, "longest wait for our ICE candidates, s"),
             "media_timeout": Setting((int, float), 30, "seconds without audio from the phone before hanging up"),
             "workers": Setting(int, 0, "media worker processes (0: a thread of the gateway)", in_range(0, 64)),
+            "media_event_loop": Setting(str, "uvloop", "the media loop: uvloop, or asyncio's own",
+                                        one_of("uvloop", "asyncio")),
         }
 
     @hookimpl
@@ -95,7 +97,8 @@ class VoicePlugin:
                              ims_port_range=(settings["ims_port_min"], settings["ims_port_max"]),
                              browser_addresses=tuple(settings["browser_addresses"]),
                              ice_gathering_timeout=float(settings["ice_gathering_timeout"]),
-                             media_timeout=float(settings["media_timeout"]), workers=settings["workers"])
+                             media_timeout=float(settings["media_timeout"]), workers=settings["workers"],
+                             event_loop=settings["media_event_loop"])
         self.engine = await gateway.nursery.start(self._run_engine, config)
 
     async def _run_engine(self, config, task_status=trio.TASK_STATUS_IGNORED):

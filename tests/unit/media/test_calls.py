@@ -40,6 +40,16 @@ async def test_pcmu_on_both_legs_is_relayed_without_decoding(engine, make_browse
     assert IceStateChanged("completed") in events
 
 
+async def test_the_standard_asyncio_loop_relays_as_uvloop_does(make_browser, phone):
+    # MediaConfig.event_loop: uvloop is the default (the other tests); asyncio's own loop stays supported
+    config = MediaConfig(ims_port_range=(41000, 41999), event_loop="asyncio")
+    async with open_media_engine(config) as engine:
+        browser, bridge, _ = await connect_outgoing_call(engine, make_browser, phone, browser_codecs=("PCMU",))
+        await hear_each_other(browser, phone)
+        stats = await bridge.stats()
+        assert stats.mode is MediaMode.RELAY and stats.shortcut_received > 20 and stats.shortcut_sent > 20
+
+
 def drain(bridge) -> list:
     events = []
     while True:
