@@ -285,6 +285,15 @@ class MediaLoop:
 
 # --- the load generator (child process): calls, on asyncio -------------------------------------------
 
+def stop_reading(transport) -> None:
+    """Stop asyncio reading a datagram transport's socket (the media loop reads it from now on).
+    Python 3.11.2 (Debian 12) has no ``pause_reading`` on datagram transports, later 3.11s do."""
+    try:
+        transport.pause_reading()
+    except NotImplementedError:
+        transport._loop._remove_reader(transport.get_extra_info("socket").fileno())
+
+
 def record_srtp_keys() -> None:
     """Keep each DTLS-SRTP session's policy, so the media loop can run its own SRTP sessions."""
     import aiortc.rtcdtlstransport
@@ -422,7 +431,7 @@ class Load:
         dtls = transceiver.sender.transport
         pair = dtls.transport._connection._nominated[1]
         protocol, remote = pair.protocol, pair.remote_addr
-        protocol.transport.pause_reading()
+        stop_reading(protocol.transport)
         sock = socket.socket(fileno=os.dup(protocol.transport.get_extra_info("socket").fileno()))
         loop = asyncio.get_running_loop()
         return Port(sock, remote, 2 * i + TO_IMS, ssrc=transceiver.sender._ssrc,

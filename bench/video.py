@@ -49,7 +49,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from media import (DIRECTIONS, SO_TIMESTAMPNS, STAMP, TIMESPEC, TO_BROWSER, TO_IMS, GcPauses,  # noqa: E402
                    LoadGenerator, cpu_model, interpreter, machine_busy_seconds, percentiles_ms,
-                   raise_open_files_limit, record_srtp_keys, srtp_session, thread_cpu_seconds, trio_lateness,
+                   raise_open_files_limit, record_srtp_keys, srtp_session, stop_reading, thread_cpu_seconds, trio_lateness,
                    udp_drops, udp_socket, wait_for_quiet, webims_location)
 from rtpengine import RTP_TO_WEBRTC, WEBRTC_TO_RTP, RtpEngine, cpu_seconds  # noqa: E402
 
@@ -388,7 +388,7 @@ class VideoLoad:
         dtls = transceiver.sender.transport
         pair = dtls.transport._connection._nominated[1]
         protocol, remote = pair.protocol, pair.remote_addr
-        protocol.transport.pause_reading()
+        stop_reading(protocol.transport)
         sock = socket.socket(fileno=os.dup(protocol.transport.get_extra_info("socket").fileno()))
         loop = asyncio.get_running_loop()
         return VideoPort(sock, remote, 2 * i + TO_IMS, self.browser_pt[i], ssrc=transceiver.sender._ssrc,
