@@ -113,7 +113,8 @@ class BrowserLeg:
         self.video: BrowserVideo | None = None
         self.video_policy = video_policy
         self._transceiver = None
-        self._audio_types: dict = {}
+        # Payload type → where the SRTP shortcut hands it; kept current in place as negotiation goes on.
+        self._sinks: dict[int, RtpSink] = {}
         # None: not tried yet (DTLS not up); False: this pair cannot take it, aiortc's path stays.
         self._shortcut: SrtpShortcut | bool | None = None
 
@@ -211,6 +212,7 @@ class BrowserLeg:
         codecs = tuple(c for c in ours.codecs if c.encoding_name.lower() != "rtx") if ours and theirs else ()
         direction = browser.media_direction(theirs) if codecs else Direction.INACTIVE
         self.video.negotiate(codecs, theirs, direction, self.rtcp.cname)
+        self._update_sinks()
 
     def _with_bandwidth(self, sdp: str, video_bitrate: int | None) -> str:
         if self.video is None or video_bitrate is None:
@@ -235,11 +237,11 @@ class BrowserLeg:
         if negotiated is None:
             raise MediaError("The browser offered no codec the gateway supports (Opus, PCMU or PCMA).")
         self.negotiated = negotiated
-        self._audio_types = dict(negotiated.receive)
         rate = negotiated.audio.clock_rate
         self.inbound.clock_rate = rate
         self.outbound = OutboundStream(self._transceiver.sender._ssrc, rate)
         self.rtcp = RtcpReporter(self.outbound, self.inbound, cname=_cname(_audio(local)) or "webims")
+        self._update_sinks()
 
     def _without_mdns(self, text: str) -> str:
         if self.config.resolve_mdns:
@@ -261,19 +263,20 @@ class BrowserLeg:
         self.inbound.update(ssrc, seq, timestamp, time.monotonic())
         self.on_rtp(payload_type, marker, seq, timestamp, ssrc, payload)
 
-    def _sink_for(self, payload_type: int):
-        if payload_type in self._audio_types:
-            return self._receive
-        video = self.video
-        if video is not None and video.negotiated is not None and payload_type in video.negotiated.receive:
-            return video.receive
-        return None
+    def _update_sinks(self) -> None:
+        sinks: dict[int, RtpSink] = {}
+        if self.video is not None and self.video.negotiated is not None:
+            sinks.update(dict.fromkeys(self.video.negotiated.receive, self.video.receive))
+        if self.negotiated is not None:
+            sinks.update(dict.fromkeys(self.negotiated.receive, self._receive))
+        self._sinks.clear()
+        self._sinks.update(sinks)
 
     def _take_shortcut(self) -> None:
         if self._shortcut is None and self._transceiver is not None:
             dtls = self._transceiver.sender.transport
             if dtls.state == "connected":
-                self._shortcut = SrtpShortcut.install(dtls, self._sink_for) or False
+                self._shortcut = SrtpShortcut.install(dtls, self._sinks) or False
 
     def send_rtp(self, data: bytes) -> None:
         """Send one RTP or RTCP packet (RFC 5761 §4 tells them apart).

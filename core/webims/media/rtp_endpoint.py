@@ -143,8 +143,9 @@ class RtpEndpoint:
         if packet[0] not in self._payload_types:
             self.dropped_unknown_format += 1
             return
-        if not self._from_peer(addr, rtcp=False):
-            return
+        peer = self.peer
+        if not (peer.rtp_latched and addr == peer.rtp) and not self._from_peer(addr, rtcp=False):
+            return  # (the common case, a latched phone, costs one comparison)
         self.inbound.update(packet[4], packet[2], packet[3], time.monotonic())
         self.on_rtp(*packet)
 

@@ -6,8 +6,8 @@ most of a relayed packet's cost (docs/media.md, "The packet path"). Once the DTL
 up the SRTP sessions, :class:`SrtpShortcut` takes over the selected ICE pair's socket:
 
 - in: the pair's ``StunProtocol.datagram_received`` is wrapped on the instance; an SRTP packet (first
-  byte 128-191, RFC 7983, and not RTCP) whose payload type one of our sinks carries is unprotected
-  and handed to that sink at once. Everything else (STUN consent checks, DTLS records, RTCP, a
+  byte 128-191, RFC 7983, and not RTCP) whose payload type has a sink is unprotected and handed to
+  that sink at once. Everything else (STUN consent checks, DTLS records, RTCP, a
   payload type we do not relay) goes on to aiortc as before.
 - out: our RTP and RTCP are protected with aiortc's sending SRTP session and written to the pair's
   socket directly, no Task, no await.
@@ -21,7 +21,7 @@ is not aioice's ``StunProtocol`` keeps aiortc's path.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import aioice.ice
 import pylibsrtp
@@ -32,19 +32,18 @@ from .rtp import parse_rtp
 __all__ = ["SrtpShortcut", "RtpSink"]
 
 RtpSink = Callable[[int, int, int, int, int, bytes], None]
-SinkFor = Callable[[int], "RtpSink | None"]
 
 
 class SrtpShortcut:
     """The fast path of one DTLS transport (one browser leg; with BUNDLE, its audio and video alike).
 
-    ``sink_for(payload_type)`` names the sink of a payload type, or None for packets aiortc should
-    see; ``send(packet)`` protects and sends one RTP or RTCP packet.
+    ``sinks`` maps a payload type to its sink; the leg keeps that mapping current in place (a payload
+    type not in it goes to aiortc). ``send(packet)`` protects and sends one RTP or RTCP packet.
     """
 
     send: Callable[[bytes], None]
 
-    def __init__(self, dtls, protocol, remote_addr: tuple, sink_for: SinkFor) -> None:
+    def __init__(self, dtls, protocol, remote_addr: tuple, sinks: Mapping[int, RtpSink]) -> None:
         self._protocol = protocol
         self._aiortc_received = protocol.datagram_received
         self.received = self.sent = 0
@@ -56,7 +55,7 @@ class SrtpShortcut:
         def datagram_received(data: bytes, addr: tuple) -> None:
             # RFC 7983 demultiplexing; RFC 5761 §4: RTCP packet types 192-223 sit in the second byte.
             if len(data) > 12 and 127 < data[0] < 192 and not 191 < data[1] < 224:
-                sink = sink_for(data[1] & 0x7F)
+                sink = sinks.get(data[1] & 0x7F)
                 if sink is not None:
                     try:
                         packet = parse_rtp(rx.unprotect(data))
@@ -81,7 +80,7 @@ class SrtpShortcut:
         self.send = send
 
     @classmethod
-    def install(cls, dtls, sink_for: SinkFor) -> SrtpShortcut | None:
+    def install(cls, dtls, sinks: Mapping[int, RtpSink]) -> SrtpShortcut | None:
         """The shortcut over ``dtls``'s selected pair, or None where there is none it can take (DTLS
         not connected yet, no nominated pair, a protocol aioice does not name ``StunProtocol``)."""
         if dtls._state is not State.CONNECTED or dtls._rx_srtp is None or dtls._tx_srtp is None:
@@ -90,7 +89,7 @@ class SrtpShortcut:
         protocol = getattr(pair, "protocol", None)
         if type(protocol) is not aioice.ice.StunProtocol or getattr(protocol, "transport", None) is None:
             return None
-        return cls(dtls, protocol, pair.remote_addr, sink_for)
+        return cls(dtls, protocol, pair.remote_addr, sinks)
 
     def remove(self) -> None:
         """Give the socket back to aiortc (the leg is closing)."""

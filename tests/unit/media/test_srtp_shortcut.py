@@ -47,7 +47,7 @@ def make(sinks: dict, state=State.CONNECTED):
                            _rx_srtp=pylibsrtp.Session(pylibsrtp.Policy(key=KEY, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND)),
                            _tx_srtp=pylibsrtp.Session(pylibsrtp.Policy(key=KEY, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND)))
     browser = pylibsrtp.Session(pylibsrtp.Policy(key=KEY, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND))
-    shortcut = SrtpShortcut.install(dtls, sinks.get)
+    shortcut = SrtpShortcut.install(dtls, sinks)
     return shortcut, protocol, dtls, browser, to_aiortc
 
 
@@ -99,7 +99,7 @@ def test_no_shortcut_before_dtls_is_up_or_on_a_pair_it_does_not_know():
     assert make({}, state=State.CONNECTING)[0] is None
     shortcut, protocol, dtls, _, _ = make({})
     dtls.transport._connection._nominated[1].protocol = SimpleNamespace(transport=Transport())
-    assert SrtpShortcut.install(dtls, {}.get) is None
+    assert SrtpShortcut.install(dtls, {}) is None
 
 
 def test_removing_it_gives_the_socket_back_to_aiortc():
