@@ -646,7 +646,8 @@ class Gateway:
 
     def describe(self) -> dict:
         host = self.args.host + (f" x{self.args.workers}" if self.args.host == "workers" else "")
-        return {"relay": "webims media engine", "host": host}
+        return {"relay": "webims media engine", "host": host,
+                "event_loop": "trio-asyncio" if self.args.host == "trio-asyncio" else self.args.event_loop}
 
     @property
     def pids(self) -> list:
@@ -658,7 +659,8 @@ class Gateway:
 
         args = self.args
         config = MediaConfig(browser_addresses=("127.0.0.1",), ims_port_range=(43000, 44999),
-                             workers=args.workers if args.host == "workers" else 0, browser_codecs=("PCMU",))
+                             workers=args.workers if args.host == "workers" else 0, browser_codecs=("PCMU",),
+                             event_loop=args.event_loop)
         self.engine = MediaEngine(config)
         if args.host == "trio-asyncio":
             self.engine._hosts = [TrioAsyncioHost(config, self.engine._deliver)]
@@ -1188,6 +1190,8 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true", help="skip the no-relay run (no 'added' latency)")
     parser.add_argument("--host", choices=("thread", "workers", "trio-asyncio"), default="thread")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--event-loop", choices=("uvloop", "asyncio"), default="uvloop",
+                        help="the gateway's media loop (MediaConfig.event_loop)")
     parser.add_argument("--gateway-gc-freeze", action="store_true",
                         help="gc.freeze() in the gateway process after setup (not with --host workers)")
     parser.add_argument("--rtpengine-threads", type=int, default=None, help="default: one per CPU")
