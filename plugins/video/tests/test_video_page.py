@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import webims
+
 pytestmark = pytest.mark.e2e
 CHROMIUM = Path("/usr/bin/chromium")
 STATIC = Path(__file__).parents[1] / "webims_video" / "static"
@@ -20,9 +22,11 @@ ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", 
 
 @pytest.fixture
 def site(tmp_path):
-    """The module's files and the harness, served over HTTP on loopback (ES modules need it)."""
+    """The module's files and the harness, served over HTTP on loopback (ES modules need it), with the core's
+    page helpers at /static/ as the gateway serves them."""
     for source in [*STATIC.iterdir(), *(Path(__file__).parent / "page").iterdir()]:
         shutil.copy(source, tmp_path / source.name)
+    shutil.copytree(Path(webims.__file__).parent / "static", tmp_path / "static")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

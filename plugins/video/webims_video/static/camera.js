@@ -1,6 +1,8 @@
 // The camera: which one (kept in localStorage: a device id, no secret), whether new calls start with it on, and
 // opening it within the limits the gateway announced (video.settings), with the words for what went wrong.
 
+import { listDevices } from "/static/devices.js";  // the core's: microphones are listed the same way
+
 const SETTINGS_KEY = "webims.video.settings";
 
 export class Camera extends EventTarget {
@@ -41,10 +43,7 @@ export class Camera extends EventTarget {
   }
 
   async list() {
-    if (!navigator.mediaDevices?.enumerateDevices) return [];
-    const devices = await navigator.mediaDevices.enumerateDevices();
-    return devices.filter((d) => d.kind === "videoinput")
-      .map((d, i) => ({ id: d.deviceId, label: d.label || `Camera ${i + 1}` }));
+    return (await listDevices({ videoinput: "Camera" })).videoinput;
   }
 
   choose(changes) {

@@ -4,6 +4,8 @@
 // "microphone in use" indicator goes off); every call gets its own clone of the track, so muting one call
 // never mutes another. Choices are kept in localStorage (device ids and a flag: no secrets).
 
+import { listDevices } from "/static/devices.js";  // the core's: cameras are listed the same way
+
 const SETTINGS_KEY = "webims.voice.settings";
 
 export class AudioDevices extends EventTarget {
@@ -35,11 +37,8 @@ export class AudioDevices extends EventTarget {
   }
 
   async list() {
-    if (!navigator.mediaDevices?.enumerateDevices) return { microphones: [], speakers: [] };
-    const devices = await navigator.mediaDevices.enumerateDevices();
-    const named = (kind, fallback) => devices.filter((d) => d.kind === kind && d.deviceId !== "communications")
-      .map((d, i) => ({ id: d.deviceId === "default" ? "" : d.deviceId, label: d.label || `${fallback} ${i + 1}` }));
-    return { microphones: named("audioinput", "Microphone"), speakers: named("audiooutput", "Speaker") };
+    const { audioinput, audiooutput } = await listDevices({ audioinput: "Microphone", audiooutput: "Speaker" });
+    return { microphones: audioinput, speakers: audiooutput };
   }
 
   // Change a setting; a new microphone or processing choice reopens the microphone (calls swap their tracks).

@@ -1,0 +1,24 @@
+// devices.js — the browser's media devices as page modules list them in their settings (the voice module's
+// microphones and speakers, the video module's cameras): one enumeration, { id, label } per device.
+//
+//   import { listDevices } from "/static/devices.js";
+//   const { audioinput, audiooutput } = await listDevices({ audioinput: "Microphone", audiooutput: "Speaker" });
+
+// Chromium adds pseudo-devices for audio: "default" follows the system's choice, as the id "" (no device
+// chosen) does; "communications" (Windows) would list a device twice.
+const FOLLOWS_SYSTEM = "default";
+const DUPLICATE = "communications";
+
+// `labels` maps each wanted kind to the word for its devices, numbered when the browser hides their names (before
+// she has allowed the microphone or camera). Without enumerateDevices (an http page), every list is empty.
+export async function listDevices(labels) {
+  const lists = Object.fromEntries(Object.keys(labels).map((kind) => [kind, []]));
+  if (!navigator.mediaDevices?.enumerateDevices) return lists;
+  for (const device of await navigator.mediaDevices.enumerateDevices()) {
+    const list = lists[device.kind];
+    if (!list || device.deviceId === DUPLICATE) continue;
+    list.push({ id: device.deviceId === FOLLOWS_SYSTEM ? "" : device.deviceId,
+      label: device.label || `${labels[device.kind]} ${list.length + 1}` });
+  }
+  return lists;
+}
