@@ -105,18 +105,23 @@ class FakeGateway:
 
     ``url`` is the portal; ``voice`` the :class:`FakeVoicePlugin`; ``ims`` the ``FakeIms`` (Mary: ``mary`` /
     ``secret``, identities ``MARY.identities``). The voice hooks below wait for the gateway and return its
-    answer: ``incoming_call()`` returns the call id the page will see.
+    answer: ``incoming_call()`` returns the call id the page will see. ``services`` adds real services by name
+    with their settings (``{"im": {"store_path": ...}}``), for tests of the page modules working together; the
+    fake IMS core leaves their requests to it unanswered.
     """
 
     def __init__(self, trio_thread: TrioThread, *, voice: FakeVoicePlugin | None = None,
-                 auth_settings: dict | None = None, accounts: dict[str, FakeAccount] | None = None) -> None:
+                 auth_settings: dict | None = None, accounts: dict[str, FakeAccount] | None = None,
+                 services: dict[str, dict] | None = None) -> None:
         self.thread = trio_thread
         self.voice = voice or FakeVoicePlugin()
         accounts = accounts or {"mary": MARY}
+        services = services or {}
         self.ims = trio_thread.start(lambda nursery: FakeIms(accounts).start(nursery))
         self.gateway = trio_thread.start(functools.partial(
-            _start, instances={"voice": self.voice}, ims={"proxy": self.ims.uri},
-            settings={"auth": {**AUTH_SETTINGS, **(auth_settings or {})}}))
+            start_gateway, services={"auth": True, **dict.fromkeys(services, True)},
+            instances={"voice": self.voice}, ims={"proxy": self.ims.uri},
+            settings={"auth": {**AUTH_SETTINGS, **(auth_settings or {})}, **services}))
         self.url = self.gateway.url
 
     def incoming_call(self, caller: str = "sip:bob@ims.test", display_name: str = "Bob", *,
@@ -152,7 +157,3 @@ class FakeGateway:
 
     def logged_in(self) -> bool:
         return self.thread.run_sync(lambda: len(self.gateway.contexts) > 0)
-
-
-async def _start(nursery, **kwargs):
-    return await start_gateway(nursery, {"auth": True}, **kwargs)

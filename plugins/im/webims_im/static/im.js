@@ -330,14 +330,25 @@ function buildUi(service, portal) {
   async function openTyped(chat = false) {
     const typed = target.value.trim();
     if (!typed) return;
-    // The gateway turns what she typed into a URI and its conversation key (the reply's peer).
-    const { peer } = await service.request("conversation.history", { peer: typed, limit: 1 });
-    await service.openConversation(peer);
+    const peer = await openWith(typed);
     target.value = "";
     if (chat) await service.startChat(peer);
   }
 
-  return { root, renderList, renderConversation, renderMessages, renderChat, showComposing, showError,
+  // A contact's Message or Chat button: her draft in the "write to" field stays; a chat already open is kept.
+  async function openContact(uri, chat = false) {
+    const peer = await openWith(uri);
+    if (chat && !service.activeChat(peer)) await service.startChat(peer);
+  }
+
+  // The gateway turns what she typed into a URI and its conversation key (the reply's peer).
+  async function openWith(typed) {
+    const { peer } = await service.request("conversation.history", { peer: typed, limit: 1 });
+    await service.openConversation(peer);
+    return peer;
+  }
+
+  return { root, renderList, renderConversation, renderMessages, renderChat, showComposing, showError, openContact,
     hide() { conversation.hidden = true; list.replaceChildren(); showError(""); } };
 }
 
@@ -363,5 +374,9 @@ export function mount({ client, panel, portal }) {
   });
   // A reconnect may have missed events: the gateway's history is the truth.
   client.addEventListener("reconnected", () => { if (portal.account) onLogin(); });
+  // A contact's Message and Chat buttons in the presence module (the events' contract is in presence.js's header).
+  const fail = (error) => ui.showError(error.message);
+  portal.addEventListener("message", ({ detail }) => ui.openContact(detail.target).catch(fail));
+  portal.addEventListener("chat", ({ detail }) => ui.openContact(detail.target, true).catch(fail));
   if (portal.account) onLogin();
 }

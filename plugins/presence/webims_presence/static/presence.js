@@ -4,6 +4,9 @@
 //
 // From a contact, Call / Message / Chat are asked of the voice and im modules through the portal:
 //   portal.dispatchEvent(new CustomEvent("dial", { detail: { target, name } }))   (and "message", "chat")
+// target is the contact's URI, name the name she gave it ("" if none). "dial" calls target as if she had typed it in
+// the dialer (voice.js); "message" opens her conversation with target, ready to type, and "chat" also invites
+// target to a chat (im.js). The buttons show only for the services the portal enables.
 // Stable ids for tests: #presence, #presence-status, #presence-note, #presence-contacts (li[data-uri]
 // [data-basic][data-activity]), #presence-add-uri, #presence-add-name, #presence-add-group, #presence-add,
 // #presence-watchers (li[data-uri][data-status][data-decision]), #presence-error.

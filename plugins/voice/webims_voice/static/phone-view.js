@@ -51,6 +51,11 @@ export function buildUi(voice, portal) {
     }
   }
 
+  // Her eyes go to the calls: from a contact further down the page, the new call's card may be out of sight.
+  function dial(target) {
+    if (dialer.dial(target)) callsCard.scrollIntoView({ block: "nearest" });
+  }
+
   function callBack(entry) {
     const mine = (portal.account?.identities || []).some((identity) => identity.uri === entry.identity);
     if (mine && entry.identity !== portal.selectedIdentity) {
@@ -176,5 +181,5 @@ export function buildUi(voice, portal) {
     return box;
   }
 
-  return { root, audioShelf, dialer, settings, views, show, incoming, ended, lastCall };
+  return { root, audioShelf, dialer, settings, views, show, incoming, ended, lastCall, dial };
 }
