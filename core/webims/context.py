@@ -127,6 +127,15 @@ class RegistrationContext:
     def dialog_claim(self, call_id: str, local_tag: str) -> DialogClaim | None:
         return self.dialogs.get((call_id, local_tag))
 
+    # --- her tabs --------------------------------------------------------------------------------------------
+
+    async def tell_tabs(self, service: str, event_type: str, body: dict[str, Any] | None = None, *,
+                        session: str | None = None, tabs: Iterable[Any] | None = None) -> None:
+        """Send ``service``'s event to every tab of hers (or only to ``tabs``). A tab that goes away meanwhile
+        simply misses it: the others still get it, and a tab that comes back asks for the current state."""
+        for tab in list(self.browsers if tabs is None else tabs):
+            await tab.send_event(service, event_type, body, session=session)
+
     # --- change stream ---------------------------------------------------------------------------------------
 
     def publish(self, change: ContextChange) -> None:

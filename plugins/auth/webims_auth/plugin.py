@@ -248,8 +248,7 @@ class AuthPlugin:
             subscriber.grace.cancel()
         if change.kind in (ContextChange.STATE, ContextChange.IDENTITIES):
             body = {"state": context.state.value, "reason": context.state_reason, **_identities(context)}
-            for tab in list(context.browsers):
-                await tab.send_event("auth", "registration", body)
+            await context.tell_tabs("auth", "registration", body)
 
     # --- the IMS side ------------------------------------------------------------------------------------------
 

@@ -43,8 +43,7 @@ class Mailbox:
 
     async def notify(self, event_type: str, body: dict, *, session: str | None = None) -> None:
         """An event to every tab of hers; a tab that went away meanwhile simply misses it."""
-        for tab in list(self.context.browsers):
-            await tab.send_event(SERVICE, event_type, body, session=session)
+        await self.context.tell_tabs(SERVICE, event_type, body, session=session)
 
     # --- what she sends ----------------------------------------------------------------------------------------
 

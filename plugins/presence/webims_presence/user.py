@@ -266,8 +266,7 @@ class PresenceUser:
                 "rules_enforced": self.store.enforced, "store_problem": self.store_problem}
 
     async def broadcast(self, event_type: str, body: dict[str, Any]) -> None:
-        for tab in list(self.context.browsers):
-            await tab.send_event(SERVICE, event_type, body)
+        await self.context.tell_tabs(SERVICE, event_type, body)
 
 
 async def fetch_presence(user: PresenceUser, uri: str) -> dict[str, Any]:

@@ -66,9 +66,7 @@ class Call:
 
     async def notify(self, event_type: str, body: dict[str, Any] | None = None, *, tabs=None) -> None:
         """Send an event about this call to every tab of the subscriber (or to ``tabs``)."""
-        payload = {"call": self.id, **(body or {})}
-        for tab in list(self.context.browsers if tabs is None else tabs):
-            await tab.send_event(SERVICE, event_type, payload, session=self.id)
+        await self.context.tell_tabs(SERVICE, event_type, {"call": self.id, **(body or {})}, session=self.id, tabs=tabs)
 
     # --- dialog bookkeeping ------------------------------------------------------------------------------------
 
