@@ -74,14 +74,17 @@ class Forwarder:
         if ssrc != self._source_ssrc:
             self._rebase(ssrc, seq, timestamp)
             marker |= kind == _AUDIO
+        if kind == _AUDIO and self.transcoder is None:  # the relay, most packets: one clock, one call
+            self.send(self.out.relayed(out_type, marker, (seq + self._seq_offset) % _SEQ_MOD,
+                                       (timestamp + self._ts_offset) % _TS_MOD, payload))
+            self.forwarded += 1
+            return
         out_ts = self._map_timestamp(timestamp)
         out_seq = None if self.transcoder else (seq + self._seq_offset) % _SEQ_MOD
         if kind == _EVENT:
             if out_type is not None:
                 payload = scale_duration(payload, *scale)
                 self.send(self.out.packet(out_type, marker, out_ts, payload, seq=out_seq, audio=False))
-        elif self.transcoder is None:
-            self.send(self.out.packet(out_type, marker, out_ts, payload, seq=out_seq))
         else:
             for encoded, encoded_ts in self.transcoder.convert(payload, out_ts):
                 self.send(self.out.packet(out_type, marker, encoded_ts, encoded))

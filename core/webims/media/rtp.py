@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import struct
 import time
+from time import monotonic
 
 __all__ = ["parse_rtp", "OutboundStream", "InboundStats", "is_rtcp"]
 
@@ -77,10 +78,19 @@ class OutboundStream:
         while they last (RFC 4733 §2.5.1.2), so they do not move the timeline."""
         if seq is None:
             seq = self.next_seq
+        if audio:
+            return self.relayed(payload_type, marker, seq, timestamp, payload)
         if (seq - self.next_seq) % _SEQ_MOD < _SEQ_MOD // 2:
             self.next_seq = (seq + 1) % _SEQ_MOD
-        if audio:
-            self._anchor_ts, self._anchor_time = timestamp, time.monotonic()
+        self.packet_count += 1
+        self.octet_count += len(payload)
+        return _HEADER.pack(0x80, (marker << 7) | payload_type, seq, timestamp, self.ssrc) + payload
+
+    def relayed(self, payload_type: int, marker: int, seq: int, timestamp: int, payload: bytes) -> bytes:
+        """:meth:`packet` for media with its own sequence number: the relays' path, one call per packet."""
+        if (seq - self.next_seq) % _SEQ_MOD < _SEQ_MOD // 2:
+            self.next_seq = (seq + 1) % _SEQ_MOD
+        self._anchor_ts, self._anchor_time = timestamp, monotonic()
         self.packet_count += 1
         self.octet_count += len(payload)
         return _HEADER.pack(0x80, (marker << 7) | payload_type, seq, timestamp, self.ssrc) + payload

@@ -42,14 +42,12 @@ def _ignore(data: bytes, addr: tuple) -> None:
 
 class _Socket(asyncio.DatagramProtocol):
     def __init__(self, on_datagram: Callable[[bytes, tuple], None]) -> None:
-        self.on_datagram = on_datagram
+        # An instance attribute: the loop looks it up for every datagram, so it calls ours with no hop between.
+        self.datagram_received = on_datagram
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport) -> None:
         self.transport = transport
-
-    def datagram_received(self, data: bytes, addr: tuple) -> None:
-        self.on_datagram(data, addr)
 
     def error_received(self, exc: Exception) -> None:
         pass  # ICMP port unreachable while the phone is not listening yet: RTP is fire and forget
@@ -71,7 +69,7 @@ class RtpEndpoint:
     def __init__(self, config: MediaConfig, rtp: _Socket, rtcp: _Socket, port: int, clock_rate: int) -> None:
         self.port = port
         self._rtp, self._rtcp = rtp, rtcp
-        rtp.on_datagram, rtcp.on_datagram = self._on_rtp, self._on_rtcp
+        rtp.datagram_received, rtcp.datagram_received = self._on_rtp, self._on_rtcp
         self.peer = _Peer()
         self.on_rtp: RtpSink = lambda *packet: None
         self.outbound = OutboundStream(secrets.randbits(32), clock_rate)

@@ -68,7 +68,7 @@ class VideoForwarder:
             self.waiting_for_keyframe = False
             self.on_keyframe()
         out_seq = (seq + self._seq_offset) % _SEQ_MOD
-        packet = self.out.packet(out_type, marker, (timestamp + self._ts_offset) % _TS_MOD, payload, seq=out_seq)
+        packet = self.out.relayed(out_type, marker, out_seq, (timestamp + self._ts_offset) % _TS_MOD, payload)
         self._history[out_seq % HISTORY] = packet
         self.send(packet)
         self.forwarded += 1

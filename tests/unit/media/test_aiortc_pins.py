@@ -107,3 +107,13 @@ def test_the_srtp_shortcut_still_finds_the_selected_pair_its_socket_and_the_srtp
     # aiortc demultiplexes as the shortcut does (RFC 7983): SRTP is 128-191, DTLS 20-63.
     assert "first_byte > 127 and first_byte < 192 and self._rx_srtp" in inspect.getsource(
         RTCDtlsTransport._recv_next)
+
+
+def test_pylibsrtp_still_works_on_its_sessions_buffer_as_the_shortcut_does():
+    # srtp_shortcut.srtp_operation repeats Session.__process on the same private objects.
+    source = inspect.getsource(pylibsrtp.Session._Session__process)
+    assert "self._buffer[0 : len(data)] = data" in source
+    assert "func(self._srtp[0], self._cdata, len_p)" in source and "self._buffer[0 : len_p[0]]" in source
+    protect = inspect.getsource(pylibsrtp.Session.protect)
+    assert "self.__process(packet, lib.srtp_protect, SRTP_MAX_TRAILER_LEN)" in protect
+    assert pylibsrtp.ERRORS[7] == "authentication failure"

@@ -1,13 +1,16 @@
 """The browser leg's SRTP shortcut (webims/media/srtp_shortcut.py), against aiortc's and aioice's real
 objects with a recording socket; whole calls through it are in test_calls.py and test_video.py."""
 
+import gc
 from types import SimpleNamespace
 
 import aioice.ice
 import pylibsrtp
+import pytest
 from aiortc.rtcdtlstransport import State
+from pylibsrtp._binding import lib
 
-from webims.media.srtp_shortcut import SrtpShortcut
+from webims.media.srtp_shortcut import SrtpShortcut, srtp_operation
 
 KEY = bytes(range(30))
 BROWSER = ("192.0.2.7", 40000)
@@ -108,3 +111,20 @@ def test_removing_it_gives_the_socket_back_to_aiortc():
     data = browser.protect(rtp(PCMU, 1))
     protocol.datagram_received(data, BROWSER)
     assert to_aiortc == [data]
+
+
+def test_its_srtp_calls_match_pylibsrtps_own_and_keep_their_session_alive():
+    def session():
+        return pylibsrtp.Session(pylibsrtp.Policy(key=KEY, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND))
+
+    protect = srtp_operation(session(), lib.srtp_protect, pylibsrtp.SRTP_MAX_TRAILER_LEN)
+    gc.collect()  # the only reference to that session is the operation's
+    reference = session()
+    assert [protect(rtp(PCMU, seq)) for seq in (1, 2)] == [reference.protect(rtp(PCMU, seq)) for seq in (1, 2)]
+    inbound = pylibsrtp.Policy(key=KEY, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND)
+    unprotect = srtp_operation(pylibsrtp.Session(inbound), lib.srtp_unprotect)
+    assert unprotect(reference.protect(rtp(PCMU, 3))) == rtp(PCMU, 3)
+    with pytest.raises(pylibsrtp.Error, match="authentication failure"):
+        unprotect(reference.protect(rtp(PCMU, 4))[:-1] + b"\x00")
+    with pytest.raises(pylibsrtp.Error, match="too long"):
+        protect(rtp(PCMU, 5, b"\x00" * 1400))
