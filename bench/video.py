@@ -678,7 +678,7 @@ async def measure_window(args, relay, load: LoadGenerator, generator_ports: set,
         nursery.start_soon(generator_window)
         with GcPauses() as gc_pauses:
             if relay.name == "gateway":
-                lateness = await trio_lateness(args.seconds)
+                lateness = await trio_lateness(args.seconds, args.trio_probe_ms)
             else:
                 await trio.sleep(args.seconds)
         wall = time.monotonic() - wall_before
@@ -752,6 +752,8 @@ def main() -> None:
                         help="concurrent calls, a comma-separated sweep (default 5,20,50)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured window per relay and N")
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--trio-probe-ms", type=float, default=100.0,
+                        help="how often the gateway's trio loop is probed for lateness (each probe costs it CPU)")
     parser.add_argument("--grace", type=float, default=0.5, help="wait for late packets after the window")
     parser.add_argument("--bitrate", type=int, default=1_500_000, help="the clip's VP8 target, bit/s")
     parser.add_argument("--pli-interval", type=float, default=2.0, help="seconds between each end's PLIs")
