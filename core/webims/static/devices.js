@@ -1,5 +1,6 @@
 // devices.js — the browser's media devices as page modules list them in their settings (the voice module's
-// microphones and speakers, the video module's cameras): one enumeration, { id, label } per device.
+// microphones and speakers, the video module's cameras): one enumeration, { id, label } per device, and the words
+// for why one could not be opened.
 //
 //   import { listDevices } from "/static/devices.js";
 //   const { audioinput, audiooutput } = await listDevices({ audioinput: "Microphone", audiooutput: "Speaker" });
@@ -21,4 +22,20 @@ export async function listDevices(labels) {
       label: device.label || `${labels[device.kind]} ${list.length + 1}` });
   }
   return lists;
+}
+
+// Why getUserMedia failed, in words she can act on; `device` is "microphone" or "camera".
+export function deviceProblem(error, device) {
+  switch (error.name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return `The browser did not allow the ${device}. Allow ${device} access for this site (the icon in the address `
+        + "bar), then try again.";
+    case "NotFoundError":
+      return `No ${device} was found. Connect one and try again.`;
+    case "NotReadableError":
+      return `The ${device} could not be opened; another application may be using it.`;
+    default:
+      return `The ${device} could not be opened (${error.message || error.name}).`;
+  }
 }

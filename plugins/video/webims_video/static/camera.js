@@ -1,7 +1,7 @@
 // The camera: which one (kept in localStorage: a device id, no secret), whether new calls start with it on, and
 // opening it within the limits the gateway announced (video.settings), with the words for what went wrong.
 
-import { listDevices } from "/static/devices.js";  // the core's: microphones are listed the same way
+import { deviceProblem, listDevices } from "/static/devices.js";  // the core's, shared with the microphone
 
 const SETTINGS_KEY = "webims.video.settings";
 
@@ -33,7 +33,7 @@ export class Camera extends EventTarget {
       }
       return await this._track(video);
     } catch (error) {
-      throw new Error(cameraProblem(error));
+      throw new Error(deviceProblem(error, "camera"));
     }
   }
 
@@ -51,21 +51,6 @@ export class Camera extends EventTarget {
     this.settings = { ...this.settings, ...changes };
     saveSettings(this.settings);
     if (switched) this.dispatchEvent(new CustomEvent("camerachange"));
-  }
-}
-
-function cameraProblem(error) {
-  switch (error.name) {
-    case "NotAllowedError":
-    case "SecurityError":
-      return "The browser did not allow the camera. Allow camera access for this site (the icon in the address "
-        + "bar), then try again.";
-    case "NotFoundError":
-      return "No camera was found. Connect one and try again.";
-    case "NotReadableError":
-      return "The camera could not be opened; another application may be using it.";
-    default:
-      return `The camera could not be opened (${error.message || error.name}).`;
   }
 }
 

@@ -4,7 +4,7 @@
 // "microphone in use" indicator goes off); every call gets its own clone of the track, so muting one call
 // never mutes another. Choices are kept in localStorage (device ids and a flag: no secrets).
 
-import { listDevices } from "/static/devices.js";  // the core's: cameras are listed the same way
+import { deviceProblem, listDevices } from "/static/devices.js";  // the core's, shared with the camera
 
 const SETTINGS_KEY = "webims.voice.settings";
 
@@ -79,22 +79,8 @@ export class AudioDevices extends EventTarget {
       }
       return await navigator.mediaDevices.getUserMedia({ audio });
     } catch (error) {
-      throw new Error(microphoneProblem(error));
+      throw new Error(deviceProblem(error, "microphone"));
     }
-  }
-}
-
-function microphoneProblem(error) {
-  switch (error.name) {
-    case "NotAllowedError":
-    case "SecurityError":
-      return "The browser did not allow the microphone. Allow microphone access for this site (the icon in the address bar), then try again.";
-    case "NotFoundError":
-      return "No microphone was found. Connect one and try again.";
-    case "NotReadableError":
-      return "The microphone could not be opened; another application may be using it.";
-    default:
-      return `The microphone could not be opened (${error.message || error.name}).`;
   }
 }
 
