@@ -85,6 +85,17 @@ def thread_cpu_seconds(tid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def direction_counts(media) -> dict:
+    """Packets sent, received and lost, and latency, each way, from a media loop's window."""
+    directions = {}
+    for d, name in enumerate(DIRECTIONS):
+        sent, received = media.sent[d], media.received[d]
+        directions[name] = {"sent": sent, "received": received, "lost": sent - received,
+                            "lost_pct": round(100 * (sent - received) / max(sent, 1), 3),
+                            "latency_ms": percentiles_ms(media.latency[d])}
+    return directions
+
+
 def percentiles_ms(values, qs=(0.5, 0.99)) -> dict:
     if not values:
         return {}
@@ -140,7 +151,40 @@ class _Sink:
             count += 1
 
 
-class MediaLoop:
+class PacketLoop:
+    """A generator's loop on a thread of its own: ``start`` returns once it runs, ``stop`` ends it. A subclass
+    names its sockets (``fds``) and ``serve``s them from one epoll until ``_running`` turns False."""
+
+    thread_name = "bench-media"
+    tid: int | None = None
+    _running = False
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._running = True
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(started,), name=self.thread_name, daemon=True)
+        self._thread.start()
+        started.wait()
+
+    def stop(self) -> None:
+        self._running = False
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _run(self, started: threading.Event) -> None:
+        self.tid = threading.get_native_id()
+        started.set()
+        poller = select.epoll()
+        for fd in self.fds():
+            poller.register(fd, select.EPOLLIN)
+        try:
+            self.serve(poller)
+        finally:
+            poller.close()
+
+
+class MediaLoop(PacketLoop):
     """Every call's packets, both legs, from one thread: send what is due, drain what arrived, epoll."""
 
     def __init__(self, ports: list[Port], sinks: list[socket.socket] = ()) -> None:
@@ -149,10 +193,7 @@ class MediaLoop:
         self.sinks = {sock.fileno(): sock for sock in sinks}  # phones' RTCP sockets: read, counted, dropped
         self.window = (0, -1)               # ns, CLOCK_REALTIME: packets sent in it are counted
         self.reset()
-        self.tid: int | None = None
         self.sending = True                 # paused: no packets out, arrivals and ICE consent still served
-        self._running = False
-        self._thread: threading.Thread | None = None
 
     def reset(self) -> None:
         self.sent, self.received = [0, 0], [0, 0]
@@ -166,59 +207,42 @@ class MediaLoop:
         self.sent_span: dict[int, list] = {}      # stream → first and last counter sent in the window
         self.received_span: dict[int, list] = {}  # stream → lowest and highest counter received of those
 
-    def start(self) -> None:
-        self._running = True
-        started = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(started,), name="bench-media", daemon=True)
-        self._thread.start()
-        started.wait()
+    def fds(self):
+        return (*self.by_fd, *self.sinks)
 
-    def stop(self) -> None:
-        self._running = False
-        if self._thread is not None:
-            self._thread.join(5)
-
-    def _run(self, started: threading.Event) -> None:
-        self.tid = threading.get_native_id()
-        started.set()
-        poller = select.epoll()
-        for fd in (*self.by_fd, *self.sinks):
-            poller.register(fd, select.EPOLLIN)
+    def serve(self, poller) -> None:
         ports, monotonic = self.ports, time.monotonic
         by_fd = {**self.by_fd, **{fd: _Sink(sock) for fd, sock in self.sinks.items()}}
         step = PERIOD / len(ports)          # spread evenly, as independent calls would be
         start, k = monotonic() + 0.01, 0
-        try:
-            while self._running:
-                if not self.sending:
-                    for fd, _ in poller.poll(0.01):
-                        self._drain(by_fd[fd])
-                    start, k = monotonic() + 0.01, 0  # resume on a fresh schedule, not with a burst
-                    continue
-                now = monotonic()
-                due = start + k * step
-                if due <= now:
-                    in_window = self.window[0] <= time.time_ns() < self.window[1]
-                    if now - due > MAX_BEHIND:  # starved of CPU: skip, as phones would, rather than burst
-                        missed = int((now - due) / step)
-                        k += missed
-                        due = start + k * step
-                        self.skipped += missed if in_window else 0
-                    if in_window:
-                        self.lateness.append(now - due)
-                    batch = 0
-                    while due <= now:
-                        self._send(ports[k % len(ports)])
-                        k += 1
-                        due = start + k * step
-                        batch += 1
-                        if batch % 64 == 0:  # a long batch must not leave arrivals unread
-                            for fd, _ in poller.poll(0):
-                                self._drain(by_fd[fd])
-                for fd, _ in poller.poll(max(0.0, due - monotonic())):
+        while self._running:
+            if not self.sending:
+                for fd, _ in poller.poll(0.01):
                     self._drain(by_fd[fd])
-        finally:
-            poller.close()
+                start, k = monotonic() + 0.01, 0  # resume on a fresh schedule, not with a burst
+                continue
+            now = monotonic()
+            due = start + k * step
+            if due <= now:
+                in_window = self.window[0] <= time.time_ns() < self.window[1]
+                if now - due > MAX_BEHIND:  # starved of CPU: skip, as phones would, rather than burst
+                    missed = int((now - due) / step)
+                    k += missed
+                    due = start + k * step
+                    self.skipped += missed if in_window else 0
+                if in_window:
+                    self.lateness.append(now - due)
+                batch = 0
+                while due <= now:
+                    self._send(ports[k % len(ports)])
+                    k += 1
+                    due = start + k * step
+                    batch += 1
+                    if batch % 64 == 0:  # a long batch must not leave arrivals unread
+                        for fd, _ in poller.poll(0):
+                            self._drain(by_fd[fd])
+            for fd, _ in poller.poll(max(0.0, due - monotonic())):
+                self._drain(by_fd[fd])
 
     def _send(self, port: Port) -> None:
         sent_ns = time.time_ns()
@@ -379,26 +403,12 @@ class Load:
 
     # setup
     async def browser_offer(self, i: int) -> dict:
-        from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender
-
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        transceiver = pc.addTransceiver("audio", direction="sendrecv")
-        transceiver.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("audio").codecs
-                                         if c.name == "PCMU"])
-        transceiver.sender.send = _sender_stays_idle  # the media loop sends, with this sender's SSRC
-        connected = asyncio.Event()
-        pc.on("connectionstatechange", lambda: connected.set() if pc.connectionState == "connected" else None)
-        pc.bench_connected = connected
-        self.browsers[i] = (pc, transceiver)
+        pc, _ = self.browsers[i] = browser_peer(("audio", "PCMU"))
         await pc.setLocalDescription(await pc.createOffer())
         return {"sdp": pc.localDescription.sdp}
 
     async def browser_answer(self, i: int, sdp: str, timeout: float = 30.0) -> dict:
-        from aiortc import RTCSessionDescription
-
-        pc, _ = self.browsers[i]
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-        await asyncio.wait_for(pc.bench_connected.wait(), timeout)  # ICE and DTLS done
+        await browser_connected(self.browsers[i][0], sdp, timeout)
         return {}
 
     async def plain_browser_offer(self, i: int) -> dict:
@@ -433,17 +443,8 @@ class Load:
 
     # media
     def _take_over(self, i: int) -> Port:
-        """The call's ICE socket and SRTP keys, for the media loop; aiortc keeps ICE consent."""
         _, transceiver = self.browsers[i]
-        dtls = transceiver.sender.transport
-        pair = dtls.transport._connection._nominated[1]
-        protocol, remote = pair.protocol, pair.remote_addr
-        stop_reading(protocol.transport)
-        sock = socket.socket(fileno=os.dup(protocol.transport.get_extra_info("socket").fileno()))
-        loop = asyncio.get_running_loop()
-        return Port(sock, remote, 2 * i + TO_IMS, ssrc=transceiver.sender._ssrc,
-                    tx=srtp_session(*dtls._tx_srtp.bench_policy), rx=srtp_session(*dtls._rx_srtp.bench_policy),
-                    handoff=lambda data, addr: loop.call_soon_threadsafe(protocol.datagram_received, data, addr))
+        return Port(**take_over(transceiver), stream=2 * i + TO_IMS)
 
     async def start(self) -> dict:
         ports = []
@@ -481,12 +482,7 @@ class Load:
         await asyncio.sleep(grace)
         media.window = (0, -1)
         calls = len(media.ports) // 2
-        directions = {}
-        for d, name in enumerate(DIRECTIONS):
-            sent, received = media.sent[d], media.received[d]
-            directions[name] = {"sent": sent, "received": received, "lost": sent - received,
-                                "lost_pct": round(100 * (sent - received) / max(sent, 1), 3),
-                                "latency_ms": percentiles_ms(media.latency[d])}
+        directions = direction_counts(media)
         both = percentiles_ms(media.latency[0] + media.latency[1])
         head, tail, silent = 0, 0, []  # where the lost packets were: the window's start, its end, or whole streams
         for stream, (first, last) in media.sent_span.items():
@@ -533,19 +529,62 @@ class Load:
         return {}
 
 
-async def _sender_stays_idle(parameters) -> None:
+def browser_peer(*codecs: tuple[str, str]) -> tuple:
+    """An aiortc peer as a call's browser: a sendrecv transceiver per (kind, codec), whose sender never starts
+    (the media loop sends with its SSRC). Returns the peer and its last transceiver."""
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender
+
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    for kind, codec in codecs:
+        transceiver = pc.addTransceiver(kind, direction="sendrecv")
+        transceiver.setCodecPreferences([c for c in RTCRtpSender.getCapabilities(kind).codecs if c.name == codec])
+        transceiver.sender.send = sender_stays_idle
+    connected = asyncio.Event()
+    pc.on("connectionstatechange", lambda: connected.set() if pc.connectionState == "connected" else None)
+    pc.bench_connected = connected
+    return pc, transceiver
+
+
+async def browser_connected(pc, sdp: str, timeout: float) -> None:
+    """Give the browser peer the relay's answer and wait until ICE and DTLS are done."""
+    from aiortc import RTCSessionDescription
+
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+    await asyncio.wait_for(pc.bench_connected.wait(), timeout)
+
+
+def take_over(transceiver) -> dict:
+    """A connected browser transceiver's ICE socket and SRTP keys, for the media loop (aiortc keeps ICE
+    consent: STUN and DTLS go back to it through ``handoff``): a Port's keyword arguments."""
+    dtls = transceiver.sender.transport
+    pair = dtls.transport._connection._nominated[1]
+    protocol = pair.protocol
+    stop_reading(protocol.transport)
+    loop = asyncio.get_running_loop()
+    return {"sock": socket.socket(fileno=os.dup(protocol.transport.get_extra_info("socket").fileno())),
+            "remote": pair.remote_addr, "ssrc": transceiver.sender._ssrc,
+            "tx": srtp_session(*dtls._tx_srtp.bench_policy), "rx": srtp_session(*dtls._rx_srtp.bench_policy),
+            "handoff": lambda data, addr: loop.call_soon_threadsafe(protocol.datagram_received, data, addr)}
+
+
+async def sender_stays_idle(parameters) -> None:
     """Stands in for aiortc's ``RTCRtpSender.send``: the media loop is this browser's sender."""
 
 
 async def generator() -> None:
-    """Requests from the bench as JSON lines on stdin ({"id", "op", ...}), answers on stdout, concurrently."""
+    await serve(Load)
+
+
+async def serve(make_load) -> None:
+    """The generator's life: ``make_load()`` answers the bench's requests, JSON lines on stdin
+    ({"id", "op", ...}), on stdout, concurrently; stdin's end stops it."""
     import aioice.ice
 
     raise_open_files_limit()
     sys.setswitchinterval(0.0005)  # the media thread gets the GIL back soon after SRTP (which releases it)
     aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]  # NOTES: aioice skips loopback
     record_srtp_keys()
-    load = Load()
+    load = make_load()
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=1 << 20)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -801,8 +840,9 @@ async def measure(args, n: int, relay) -> dict:
             nursery.cancel_scope.cancel()
 
 
-async def set_up_calls(args, n: int, relay, load: LoadGenerator, report: dict) -> bool:
-    """Every call's offer/answer and handshake, ``--setup-concurrency`` at a time, bounded in time."""
+async def set_up_calls(args, n: int, relay, load: LoadGenerator, report: dict, *, timeout: float = 0) -> bool:
+    """Every call's offer/answer and handshake, ``--setup-concurrency`` at a time, bounded by ``timeout``
+    (default: ``--setup-timeout``'s)."""
     import trio
 
     started, failures = time.monotonic(), []
@@ -815,7 +855,7 @@ async def set_up_calls(args, n: int, relay, load: LoadGenerator, report: dict) -
             except Exception as exc:
                 failures.append(f"{type(exc).__name__}: {exc}")
 
-    with trio.move_on_after(setup_timeout(args, n)) as scope:
+    with trio.move_on_after(timeout or setup_timeout(args, n)) as scope:
         async with trio.open_nursery() as calls:
             for i in range(n):
                 calls.start_soon(one, i)
@@ -1039,8 +1079,8 @@ async def trio_lateness(seconds: float, interval_ms: float) -> list[float]:
     return sorted(late)
 
 
-def compare(row: dict) -> None:
-    """Latency added over the baseline, and the gateway against rtpengine, into the row."""
+def added_latency_and_loss(row: dict) -> None:
+    """Each relay's latency over the baseline's and its lost packets, into the row."""
     base = row.get("baseline", {}).get("latency_ms")
     for name in ("gateway", "rtpengine"):
         relay = row.get(name)
@@ -1049,6 +1089,11 @@ def compare(row: dict) -> None:
         if base:
             relay["added_latency_ms"] = {q: round(relay["latency_ms"][q] - base[q], 3) for q in ("p50", "p99")}
         relay["lost_total"] = sum(d["lost"] for d in relay["directions"].values())
+
+
+def compare(row: dict) -> None:
+    """Latency added over the baseline, and the gateway against rtpengine, into the row."""
+    added_latency_and_loss(row)
     gateway, anchor = row.get("gateway", {}), row.get("rtpengine", {})
     if not gateway.get("latency_ms"):
         return

@@ -25,7 +25,7 @@ PLI/FIR it receives with the clip's keyframe as its next frame. Audio is negotia
 - ``rtpengine``: Debian's daemon, userspace (``--table=-1``), over its ng protocol (bench/rtpengine.py),
   terminating ICE and DTLS-SRTP on the browser side like the gateway. If it cannot be driven, the row says
   why (``setup_failures``) instead of numbers.
-- ``baseline``: each call's two ends wired straight to each other (SRTP on one side), same load.
+- ``baseline``: each call's two ends wired straight to each other (SRTP both ways), same load.
 """
 
 from __future__ import annotations
@@ -37,21 +37,21 @@ import gc
 import heapq
 import json
 import os
-import select
 import socket
 import struct
 import sys
-import threading
 import time
 from array import array
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from media import (DIRECTIONS, SO_TIMESTAMPNS, STAMP, TIMESPEC, TO_BROWSER, TO_IMS, GcPauses,  # noqa: E402
-                   LoadGenerator, cpu_model, interpreter, machine_busy_seconds, percentiles_ms,
-                   raise_open_files_limit, record_srtp_keys, srtp_session, stop_reading, thread_cpu_seconds, trio_lateness,
-                   udp_drops, udp_socket, wait_for_quiet, webims_location)
-from rtpengine import RTP_TO_WEBRTC, WEBRTC_TO_RTP, RtpEngine, cpu_seconds  # noqa: E402
+from media import (SO_TIMESTAMPNS, STAMP, TIMESPEC, TO_BROWSER, TO_IMS, Baseline, GcPauses,  # noqa: E402
+                   LoadGenerator, PacketLoop, RtpEngineRelay, added_latency_and_loss, browser_connected,
+                   browser_peer, cpu_model, direction_counts, interpreter, machine_busy_seconds, percentiles_ms,
+                   raise_open_files_limit, serve,
+                   set_up_calls, srtp_session, take_over, thread_cpu_seconds, trio_lateness, udp_drops, udp_socket,
+                   wait_for_quiet, webims_location)
+from rtpengine import RtpEngine, cpu_seconds  # noqa: E402
 
 FPS = 30
 WIDTH, HEIGHT = 1280, 720
@@ -112,8 +112,10 @@ class VideoPort:
         self.peer_ssrc = 0
 
 
-class VideoLoop:
+class VideoLoop(PacketLoop):
     """Every call's video, both ends, from one thread: frames when due, PLIs when due, drain, epoll."""
+
+    thread_name = "bench-video"
 
     def __init__(self, ports: list[VideoPort], keyframe: list[bytes], clip: list[list[bytes]],
                  pli_interval: float) -> None:
@@ -125,9 +127,6 @@ class VideoLoop:
                 self.by_fd[port.rtcp_sock.fileno()] = (port, True)
         self.window = (0, -1)
         self.reset()
-        self.tid: int | None = None
-        self._running = False
-        self._thread: threading.Thread | None = None
 
     def reset(self) -> None:
         self.sent, self.received = [0, 0], [0, 0]
@@ -137,45 +136,28 @@ class VideoLoop:
         self.plis_sent = self.plis_received = self.keyframes_sent = 0
         self.srtp_errors = self.handed_off = self.send_errors = 0
 
-    def start(self) -> None:
-        self._running = True
-        started = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(started,), name="bench-video", daemon=True)
-        self._thread.start()
-        started.wait()
+    def fds(self):
+        return self.by_fd
 
-    def stop(self) -> None:
-        self._running = False
-        if self._thread is not None:
-            self._thread.join(5)
-
-    def _run(self, started: threading.Event) -> None:
-        self.tid = threading.get_native_id()
-        started.set()
-        poller = select.epoll()
-        for fd in self.by_fd:
-            poller.register(fd, select.EPOLLIN)
+    def serve(self, poller) -> None:
         ports, count, now = self.ports, len(self.ports), time.monotonic()
         # (due, port index, what): frames and PLIs spread evenly, as independent calls would be
         due = [(now + 0.05 + k / count / FPS, k, _FRAME) for k in range(count)]
         due += [(now + 1.0 + k * self.pli_interval / count, k, _PLI) for k in range(count)]
         heapq.heapify(due)
-        try:
-            while self._running:
-                now = time.monotonic()
-                while due[0][0] <= now:
-                    when, k, what = heapq.heappop(due)
-                    if what == _FRAME:
-                        self._frame(ports[k], now - when)
-                        heapq.heappush(due, (when + 1 / FPS, k, what))
-                    else:
-                        self._pli(ports[k])
-                        heapq.heappush(due, (when + self.pli_interval, k, what))
-                for fd, _ in poller.poll(max(0.0, due[0][0] - time.monotonic())):
-                    port, rtcp = self.by_fd[fd]
-                    self._drain(port, rtcp)
-        finally:
-            poller.close()
+        while self._running:
+            now = time.monotonic()
+            while due[0][0] <= now:
+                when, k, what = heapq.heappop(due)
+                if what == _FRAME:
+                    self._frame(ports[k], now - when)
+                    heapq.heappush(due, (when + 1 / FPS, k, what))
+                else:
+                    self._pli(ports[k])
+                    heapq.heappush(due, (when + self.pli_interval, k, what))
+            for fd, _ in poller.poll(max(0.0, due[0][0] - time.monotonic())):
+                port, rtcp = self.by_fd[fd]
+                self._drain(port, rtcp)
 
     def _frame(self, port: VideoPort, late: float) -> None:
         w0, w1 = self.window
@@ -335,27 +317,14 @@ class VideoLoad:
                 "packets_per_frame": round(sum(map(len, self.clip)) / len(self.clip), 2)}
 
     async def browser_offer(self, i: int) -> dict:
-        from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender
-
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        for kind, codec in (("audio", "PCMU"), ("video", "VP8")):  # the video transceiver is kept, last
-            transceiver = pc.addTransceiver(kind, direction="sendrecv")
-            transceiver.setCodecPreferences([c for c in RTCRtpSender.getCapabilities(kind).codecs if c.name == codec])
-            transceiver.sender.send = _sender_stays_idle  # the media loop sends, with this sender's SSRC
-        connected = asyncio.Event()
-        pc.on("connectionstatechange", lambda: connected.set() if pc.connectionState == "connected" else None)
-        pc.bench_connected = connected
-        self.browsers[i] = (pc, transceiver)
+        # the video transceiver is the one kept (last): with BUNDLE, audio shares its socket and keys
+        pc, _ = self.browsers[i] = browser_peer(("audio", "PCMU"), ("video", "VP8"))
         await pc.setLocalDescription(await pc.createOffer())
         return {"sdp": pc.localDescription.sdp}
 
     async def browser_answer(self, i: int, sdp: str, timeout: float = 30.0) -> dict:
-        from aiortc import RTCSessionDescription
-
-        pc, _ = self.browsers[i]
         self.browser_pt[i] = payload_type(sdp)
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-        await asyncio.wait_for(pc.bench_connected.wait(), timeout)
+        await browser_connected(self.browsers[i][0], sdp, timeout)
         return {}
 
     async def phone(self, i: int, sdp: str) -> dict:
@@ -383,17 +352,8 @@ class VideoLoad:
         return {}
 
     def _take_over(self, i: int) -> VideoPort:
-        """The video transceiver's ICE socket and SRTP keys, for the media loop; aiortc keeps ICE consent."""
-        _, transceiver = self.browsers[i]
-        dtls = transceiver.sender.transport
-        pair = dtls.transport._connection._nominated[1]
-        protocol, remote = pair.protocol, pair.remote_addr
-        stop_reading(protocol.transport)
-        sock = socket.socket(fileno=os.dup(protocol.transport.get_extra_info("socket").fileno()))
-        loop = asyncio.get_running_loop()
-        return VideoPort(sock, remote, 2 * i + TO_IMS, self.browser_pt[i], ssrc=transceiver.sender._ssrc,
-                         tx=srtp_session(*dtls._tx_srtp.bench_policy), rx=srtp_session(*dtls._rx_srtp.bench_policy),
-                         handoff=lambda data, addr: loop.call_soon_threadsafe(protocol.datagram_received, data, addr))
+        _, transceiver = self.browsers[i]  # the video transceiver (BUNDLE: audio shares its socket)
+        return VideoPort(**take_over(transceiver), stream=2 * i + TO_IMS, payload_type=self.browser_pt[i])
 
     async def start(self) -> dict:
         ports = []
@@ -420,12 +380,7 @@ class VideoLoad:
         wall = time.monotonic() - wall0
         await asyncio.sleep(grace)
         media.window = (0, -1)
-        directions = {}
-        for d, name in enumerate(DIRECTIONS):
-            sent, received = media.sent[d], media.received[d]
-            directions[name] = {"sent": sent, "received": received, "lost": sent - received,
-                                "lost_pct": round(100 * (sent - received) / max(sent, 1), 3),
-                                "latency_ms": percentiles_ms(media.latency[d])}
+        directions = direction_counts(media)
         lateness = sorted(media.lateness)
         return {
             "directions": directions, "latency_ms": percentiles_ms(media.latency[0] + media.latency[1]),
@@ -457,58 +412,11 @@ class VideoLoad:
         return {}
 
 
-async def _sender_stays_idle(parameters) -> None:
-    """Stands in for aiortc's ``RTCRtpSender.send``: the media loop is this browser's sender."""
-
-
 async def generator(bitrate: int, pli_interval: float) -> None:
-    """Requests from the bench as JSON lines on stdin ({"id", "op", ...}), answers on stdout, concurrently."""
-    import aioice.ice
-
-    raise_open_files_limit()
-    sys.setswitchinterval(0.0005)
-    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]  # NOTES: aioice skips loopback
-    record_srtp_keys()
-    load = VideoLoad(bitrate, pli_interval)
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=1 << 20)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    tasks = set()
-
-    async def answer(request: dict) -> None:
-        ident, op = request.pop("id"), request.pop("op")
-        try:
-            reply = await getattr(load, op)(**request)
-        except Exception as exc:  # reported to the bench, which counts the call as not set up
-            reply = {"error": f"{type(exc).__name__}: {exc}"}
-        sys.stdout.write(json.dumps({"id": ident, **reply}) + "\n")
-        sys.stdout.flush()
-
-    while line := await reader.readline():
-        task = asyncio.ensure_future(answer(json.loads(line)))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    await load.stop()
+    await serve(lambda: VideoLoad(bitrate, pli_interval))
 
 
 # --- the bench (trio): relays ------------------------------------------------------------------------
-
-class Baseline:
-    name = "baseline"
-    pids: list = []
-
-    def describe(self) -> dict:
-        return {"relay": "none: each call's two ends send straight to each other"}
-
-    async def start(self, nursery) -> None:
-        pass
-
-    async def setup_call(self, load: LoadGenerator, i: int) -> None:
-        await load.ask("pair", i=i)
-
-    async def stop(self) -> None:
-        pass
-
 
 class Gateway:
     """webims' media engine in this process (a thread) or in ``--workers`` processes; a bridge with video per call."""
@@ -563,49 +471,6 @@ class Gateway:
             await self.engine._stop()
 
 
-class RtpEngineRelay:
-    """Debian's rtpengine (userspace), one daemon for the whole run; calls created and deleted over ng."""
-
-    name = "rtpengine"
-
-    def __init__(self, daemon: RtpEngine, run: int) -> None:
-        self.daemon, self.run = daemon, run
-        self.call_ids: list[str] = []
-
-    def describe(self) -> dict:
-        return {"relay": f"rtpengine userspace (--table=-1, {self.daemon.threads} threads)",
-                "version": self.daemon.version, "browser_leg": "WebRTC: ICE + DTLS-SRTP terminated by rtpengine"}
-
-    @property
-    def pids(self) -> list:
-        return [self.daemon.pid]
-
-    async def start(self, nursery) -> None:
-        pass
-
-    async def ng(self, command: str, **params) -> dict:
-        import trio
-
-        return await trio.to_thread.run_sync(lambda: self.daemon.ng.request(command, **params))
-
-    async def setup_call(self, load: LoadGenerator, i: int) -> None:
-        call_id = f"video-{self.run}-{i}"
-        self.call_ids.append(call_id)
-        offer = (await load.ask("browser_offer", i=i))["sdp"]
-        out = await self.ng("offer", **{"call-id": call_id, "from-tag": "browser", "sdp": offer}, **WEBRTC_TO_RTP)
-        phone = (await load.ask("phone", i=i, sdp=out["sdp"]))["sdp"]
-        back = await self.ng("answer", **{"call-id": call_id, "from-tag": "browser", "to-tag": "phone",
-                                          "sdp": phone}, **RTP_TO_WEBRTC)
-        await load.ask("browser_answer", i=i, sdp=back["sdp"])
-
-    async def stop(self) -> None:
-        for call_id in self.call_ids:
-            try:
-                await self.ng("delete", **{"call-id": call_id})
-            except Exception:
-                pass
-
-
 async def measure(args, n: int, relay) -> dict:
     """N calls through one relay: set up, warm up, one measured window; everything started is stopped."""
     import trio
@@ -620,7 +485,7 @@ async def measure(args, n: int, relay) -> dict:
         try:
             report["clip"] = await load.ask("describe_clip")
             await relay.start(nursery)
-            if not await set_up_calls(args, n, relay, load, report):
+            if not await set_up_calls(args, n, relay, load, report, timeout=30 + 0.5 * n):
                 return report
             ports = await load.ask("start")
             report["calls_set_up"] = ports["calls"]
@@ -636,30 +501,6 @@ async def measure(args, n: int, relay) -> dict:
                 await load.close()
                 await relay.stop()
             nursery.cancel_scope.cancel()
-
-
-async def set_up_calls(args, n: int, relay, load: LoadGenerator, report: dict) -> bool:
-    import trio
-
-    started, failures = time.monotonic(), []
-    limit = trio.Semaphore(args.setup_concurrency)
-
-    async def one(i: int) -> None:
-        async with limit:
-            try:
-                await relay.setup_call(load, i)
-            except Exception as exc:
-                failures.append(f"{type(exc).__name__}: {exc}")
-
-    with trio.move_on_after(30 + 0.5 * n) as scope:
-        async with trio.open_nursery() as calls:
-            for i in range(n):
-                calls.start_soon(one, i)
-    report.update(calls_set_up=0 if scope.cancelled_caught else n - len(failures),
-                  setup_s=round(time.monotonic() - started, 1))
-    if failures or scope.cancelled_caught:
-        report["setup_failures"] = {"count": len(failures), "first": failures[:3], "timed_out": scope.cancelled_caught}
-    return report["calls_set_up"] > 0
 
 
 async def measure_window(args, relay, load: LoadGenerator, generator_ports: set, report: dict) -> None:
@@ -704,14 +545,7 @@ async def measure_window(args, relay, load: LoadGenerator, generator_ports: set,
 
 def compare(row: dict) -> None:
     """Latency added over the baseline, and the gateway against rtpengine, into the row."""
-    base = row.get("baseline", {}).get("latency_ms")
-    for name in ("gateway", "rtpengine"):
-        relay = row.get(name)
-        if not relay or not relay.get("latency_ms"):
-            continue
-        if base:
-            relay["added_latency_ms"] = {q: round(relay["latency_ms"][q] - base[q], 3) for q in ("p50", "p99")}
-        relay["lost_total"] = sum(d["lost"] for d in relay["directions"].values())
+    added_latency_and_loss(row)
     gateway, anchor = row.get("gateway", {}), row.get("rtpengine", {})
     if "cpu_per_call_pct" in gateway and anchor.get("cpu_per_call_pct"):
         row["gateway_cpu_per_call_vs_rtpengine"] = round(gateway["cpu_per_call_pct"] / anchor["cpu_per_call_pct"], 2)
@@ -731,7 +565,7 @@ async def sweep(args) -> None:
                    "cpu_model": cpu_model(), "window_s": args.seconds, "warmup_s": args.warmup}
             relays = ([Baseline()] if not args.no_baseline else []) + \
                      ([Gateway(args)] if "gateway" in engines else []) + \
-                     ([RtpEngineRelay(daemon, run)] if daemon else [])
+                     ([RtpEngineRelay(daemon, "webrtc", run)] if daemon else [])
             for relay in relays:
                 print(f"# N={n}: {relay.name} ...", file=sys.stderr, flush=True)
                 with trio.fail_after(30 + 0.5 * n + args.warmup + args.quiet_wait + args.seconds + 90):
