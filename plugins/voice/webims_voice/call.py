@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from webims import log
-from webims.context import DialogClaim, RegistrationContext
+from webims.context import RegistrationContext
+from webims.ims.dialog_owner import InviteDialogOwner
 from webims.ims.machine import MachineRunner
 from webims.media import Bridge, MediaError
 from webims.sip import Request, Response
@@ -25,9 +26,10 @@ _log = log.get("voice.call")
 SERVICE = "voice"
 
 
-class Call:
+class Call(InviteDialogOwner):
     # Other services see calls among the context's sessions by this (presence shows "on the phone").
     kind = "call"
+    service_name = SERVICE
 
     def __init__(self, plugin: VoicePlugin, context: RegistrationContext, call_id: str, direction: str,
                  identity: str, peer_uri: str, peer_name: str = ""):
@@ -55,10 +57,6 @@ class Call:
         self.retired_dialog: Dialog | None = None  # the dialog we were transferred out of (REFER)
         self._reinvite_lock = trio.Lock()
 
-    @property
-    def agent(self):
-        return self.context.user_agent
-
     def summary(self) -> dict[str, Any]:
         return {"call": self.id, "direction": self.direction, "state": self.state, "identity": self.identity,
                 "peer": {"uri": self.peer_uri, "display_name": self.peer_name},
@@ -69,21 +67,6 @@ class Call:
         await self.context.tell_tabs(SERVICE, event_type, {"call": self.id, **(body or {})}, session=self.id, tabs=tabs)
 
     # --- dialog bookkeeping ------------------------------------------------------------------------------------
-
-    def adopt_dialog(self, dialog: Dialog) -> None:
-        self.dialog = dialog
-        self.context.claim_dialog(dialog.call_id, dialog.local_tag, DialogClaim(SERVICE, self.on_stray))
-
-    async def on_stray(self, received) -> None:
-        """An ACK for our 2xx, or a retransmitted 2xx for our INVITE (see webims.gateway.sip)."""
-        message = received.message
-        if isinstance(message, Request) and self.ok_runner is not None:
-            await self.ok_runner.feed(self.ok_runner.machine.receive_ack(message))
-        elif isinstance(message, Response) and self.ack_runner is not None:
-            await self.ack_runner.feed(self.ack_runner.machine.receive_2xx(message))
-
-    async def send_to_ims(self, message) -> None:
-        await self.agent.endpoint.send_stateless(message, self.agent.proxy)
 
     def owns_dialog(self, call_id: str, local_tag: str) -> bool:
         return any(dialog is not None and (dialog.call_id, dialog.local_tag) == (call_id, local_tag)

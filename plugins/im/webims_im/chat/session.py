@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import trio
 
 from webims import log
-from webims.context import DialogClaim
-from webims.sip import Request, Response
+from webims.ims.dialog_owner import InviteDialogOwner
+from webims.sip import Request
 from webims.sip.dialog import Dialog
 from webims_im import content, imdn, iscomposing, reasons
 from webims_im.chat.sdp import ACCEPT_TYPES, MessageMedia
@@ -44,9 +44,10 @@ SERVICE = "im"
 _log = log.get("im.chat")
 
 
-class Chat:
+class Chat(InviteDialogOwner):
     # Other services see chats among the context's sessions by this (presence could show "chatting").
     kind = "chat"
+    service_name = SERVICE
 
     def __init__(self, service: ChatService, mailbox: Mailbox, chat_id: str, direction: str, identity: str,
                  peer_uri: str, peer_name: str = "", related_call: str | None = None):
@@ -87,10 +88,6 @@ class Chat:
     def is_active(self) -> bool:
         return self.state == "active"
 
-    @property
-    def agent(self):
-        return self.context.user_agent
-
     def summary(self) -> dict:
         summary = {"chat": self.id, "direction": self.direction, "state": self.state, "identity": self.identity,
                    "peer": self.peer, "peer_uri": self.peer_uri, "peer_name": self.peer_name,
@@ -103,21 +100,6 @@ class Chat:
         await self.mailbox.notify("chat.state", self.summary(), session=self.id)
 
     # --- the SIP dialog ----------------------------------------------------------------------------------------
-
-    def adopt_dialog(self, dialog: Dialog) -> None:
-        self.dialog = dialog
-        self.context.claim_dialog(dialog.call_id, dialog.local_tag, DialogClaim(SERVICE, self.on_stray))
-
-    async def on_stray(self, received) -> None:
-        """An ACK for our 2xx, or a 2xx retransmitted for our INVITE (webims.gateway.sip)."""
-        message = received.message
-        if isinstance(message, Request) and self.ok_runner is not None:
-            await self.ok_runner.feed(self.ok_runner.machine.receive_ack(message))
-        elif isinstance(message, Response) and self.ack_runner is not None:
-            await self.ack_runner.feed(self.ack_runner.machine.receive_2xx(message))
-
-    async def send_to_ims(self, message) -> None:
-        await self.agent.endpoint.send_stateless(message, self.agent.proxy)
 
     # --- MSRP --------------------------------------------------------------------------------------------------
 
