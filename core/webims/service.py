@@ -69,6 +69,7 @@ class SipRoute:
 
 
 _MEDIA_KIND = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+KEYFRAME_REQUEST_INFO = ("auto", "always", "never")
 
 
 def _check_media_kind(instance, attribute, value):
@@ -83,7 +84,9 @@ class CallMedia:
 
     ``codecs`` is the preference order (the engine knows ``VP8`` and ``H264`` for video); ``max_bitrate`` is in
     kbit/s per direction and goes into ``b=AS``/``b=TIAS``; the picture limits bound what is offered (H.264
-    level, VP8 ``max-fs``/``max-fr``) and what the portal asks of the camera.
+    level, VP8 ``max-fs``/``max-fr``) and what the portal asks of the camera. ``keyframe_request_info`` says
+    when the phone is asked for keyframes by SIP INFO (RFC 5168) besides RTCP: ``auto`` (once it has asked us
+    that way), ``always`` or ``never``.
     """
 
     kind: str = attrs.field(validator=_check_media_kind)
@@ -92,6 +95,7 @@ class CallMedia:
     max_width: int = attrs.field(default=1280, validator=attrs.validators.gt(0))
     max_height: int = attrs.field(default=720, validator=attrs.validators.gt(0))
     max_framerate: int = attrs.field(default=30, validator=attrs.validators.gt(0))
+    keyframe_request_info: str = attrs.field(default="auto", validator=attrs.validators.in_(KEYFRAME_REQUEST_INFO))
 
 
 def collect_call_media(plugins) -> tuple[CallMedia, ...]:

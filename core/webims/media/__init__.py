@@ -16,11 +16,11 @@ from .bridge import BridgeStats, VideoStats
 from .config import MediaConfig
 from .engine import Bridge, MediaEngine, open_media_engine
 from .errors import MediaError
-from .events import (CodecChosen, DtmfReceived, IceStateChanged, Leg, MediaEvent, MediaMode, MediaTimeout,
-                     NegotiationNeeded, VideoChanged)
+from .events import (CodecChosen, DtmfReceived, IceStateChanged, KeyframeNeeded, Leg, MediaEvent, MediaMode,
+                     MediaTimeout, NegotiationNeeded, VideoChanged)
 
 __all__ = [
-    "Bridge", "BridgeStats", "CodecChosen", "DtmfReceived", "IceStateChanged", "Leg", "MediaConfig",
-    "MediaEngine", "MediaError", "MediaEvent", "MediaMode", "MediaTimeout", "NegotiationNeeded", "VideoChanged",
-    "VideoStats", "open_media_engine",
+    "Bridge", "BridgeStats", "CodecChosen", "DtmfReceived", "IceStateChanged", "KeyframeNeeded", "Leg",
+    "MediaConfig", "MediaEngine", "MediaError", "MediaEvent", "MediaMode", "MediaTimeout", "NegotiationNeeded",
+    "VideoChanged", "VideoStats", "open_media_engine",
 ]

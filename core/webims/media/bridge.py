@@ -8,7 +8,8 @@ Lives on the media loop (asyncio); the trio call layer reaches it through
   (returns the IMS answer);
 - later: ``accept_ims_reoffer`` (the phone's re-INVITE: hold, resume, new address, video added
   or removed), ``set_hold`` + ``ims_offer`` + ``accept_ims_answer`` (our re-INVITE),
-  ``accept_browser_reoffer`` (the browser renegotiates: camera on or off), ``restart_browser_leg``.
+  ``accept_browser_reoffer`` (the browser renegotiates: camera on or off), ``restart_browser_leg``,
+  ``accept_ims_keyframe_request`` (the phone's SIP INFO ``picture_fast_update``, RFC 5168).
 
 Codec choice favours relaying: the IMS offer lists the browser leg's codec first, and the
 browser offer lists the IMS phone's codec first. Only when the legs end with different audio
@@ -77,12 +78,12 @@ class BridgeStats:
 
 class CallBridge:
     def __init__(self, call_id: str, config: MediaConfig, ims: ImsLeg, emit: Callable[[MediaEvent], None],
-                 video_policy: VideoPolicy | None = None) -> None:
+                 video_policy: VideoPolicy | None = None, keyframe_request_info: str = "auto") -> None:
         self.call_id = call_id
         self.config = config
         self.ims = ims
         self.video_policy = video_policy
-        self.video = BridgeVideo(call_id, video_policy, ims, emit)
+        self.video = BridgeVideo(call_id, video_policy, ims, emit, keyframe_request_info)
         self.browser: BrowserLeg | None = None
         self._emit = emit
         self._held_locally = False
@@ -100,12 +101,12 @@ class CallBridge:
     async def open(cls, call_id: str, config: MediaConfig, emit: Callable[[MediaEvent], None],
                    media: Sequence[CallMedia] = ()) -> CallBridge:
         """A bridge for audio and the ``media`` kinds the call layer adds (the engine carries video)."""
-        policy = None
+        policy, keyframe_request_info = None, "auto"
         for extra in media:
             if extra.kind != "video":
                 raise MediaError(f"This gateway's media engine carries audio and video, not {extra.kind}.")
-            policy = VideoPolicy.from_call_media(extra)
-        return cls(call_id, config, await ImsLeg.open(config), emit, policy)
+            policy, keyframe_request_info = VideoPolicy.from_call_media(extra), extra.keyframe_request_info
+        return cls(call_id, config, await ImsLeg.open(config), emit, policy, keyframe_request_info)
 
     # --- browser calls out ------------------------------------------------------------------
 
@@ -215,6 +216,11 @@ class CallBridge:
                               timestamp_now=out.timestamp_now)
         finally:
             forwarder.enabled = was_enabled and self._gate(to)
+
+    def accept_ims_keyframe_request(self) -> None:
+        """The phone asked for a keyframe by SIP INFO (RFC 5168): ask the browser's camera, and learn that this
+        phone takes INFO (bridge_video.py)."""
+        self.video.phone_asked_by_info()
 
     async def restart_browser_leg(self, offer: str) -> str:
         """A re-attached tab (or an ICE restart): a new peer connection, the IMS leg untouched.

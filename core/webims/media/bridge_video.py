@@ -6,6 +6,12 @@ own video (camera on: it sends; its line receiving: we receive), held like the a
 the IMS session only for a browser that sends, never just to watch, and once there it stays (RFC 3264
 §8), removed by port zero when the browser drops its video. A bridge without a video policy (no plugin
 added video to calls) has no video: every method here is then a no-op.
+
+Keyframes are asked of the phone over RTCP always (video_path.py), and also by SIP INFO (RFC 5168) when
+``keyframe_request_info`` says so: "always", "never", or "auto", the default, which starts once the phone has
+asked us that way itself (:meth:`BridgeVideo.phone_asked_by_info`): a phone that sends ``picture_fast_update``
+surely reads it, while to one that never does an INFO would only cost a SIP transaction and an error answer.
+The call layer sends the INFO on :class:`~webims.media.events.KeyframeNeeded`.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from webims.sip.offer_answer import hold_direction
 from webims.sip.sdp import Codec, Direction, MediaDescription
 
 from .browser_leg import BrowserLeg
-from .events import MediaEvent, VideoChanged
+from .events import KeyframeNeeded, MediaEvent, VideoChanged
 from .ims_leg import ImsLeg
 from .ims_video import video_offer_fit
 from .video_codecs import VideoPolicy, video_display_name
@@ -49,7 +55,7 @@ class BridgeVideo:
     """One call's video decisions; the bridge calls in with its browser leg and whether it holds the phone."""
 
     def __init__(self, call_id: str, policy: VideoPolicy | None, ims: ImsLeg,
-                 emit: Callable[[MediaEvent], None]) -> None:
+                 emit: Callable[[MediaEvent], None], keyframe_request_info: str = "auto") -> None:
         self.call_id = call_id
         self.policy = policy
         self.ims = ims
@@ -57,6 +63,8 @@ class BridgeVideo:
         self.path: VideoPath | None = None
         self.state = VideoChanged(None)
         self._wired: tuple | None = None
+        self.keyframe_request_info = keyframe_request_info
+        self.phone_takes_info = keyframe_request_info == "always"
 
     # --- the phone's video line ----------------------------------------------------------------
 
@@ -124,11 +132,29 @@ class BridgeVideo:
             return
         if self.path is not None:
             self.path.detach()
-        self.path = VideoPath(video, line, self.browser_bitrate()) if ready else None
+        self.path = VideoPath(video, line, self.browser_bitrate(), self._asked_phone) if ready else None
         self._wired = wiring
         if ready:
             log.info("media.bridge.video", call=self.call_id, codec=video_display_name(line.negotiated.send[0]),
                      routes=self.path.to_ims.routes)
+
+    # --- keyframes by SIP INFO (RFC 5168) --------------------------------------------------------
+
+    def phone_asked_by_info(self) -> None:
+        """The phone sent ``picture_fast_update``: ask the browser's camera (coalesced with the phone's PLIs),
+        and, in "auto" mode, ask this phone by INFO too from now on."""
+        if self.policy is None:
+            return
+        if self.keyframe_request_info == "auto" and not self.phone_takes_info:
+            self.phone_takes_info = True
+            log.info("media.bridge.keyframe_info", call=self.call_id)
+        if self.path is not None:
+            self.path.ask_browser()
+
+    def _asked_phone(self) -> None:
+        """The path has just sent the phone a PLI or FIR (so it is coalesced already)."""
+        if self.phone_takes_info:
+            self._emit(KeyframeNeeded())
 
     def apply_gates(self, held: bool, ringing: bool) -> None:
         """Each direction flows while both ends want it and we do not hold the phone; then report."""

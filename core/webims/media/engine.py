@@ -166,6 +166,13 @@ class Bridge:
         """Play digits (0-9 * # A-D) as RFC 4733 events towards ``"ims"`` or ``"browser"``."""
         await self._call("send_dtmf", digits, Leg(to))
 
+    async def accept_ims_keyframe_request(self) -> None:
+        """The phone asked for a keyframe over SIP (an INFO with RFC 5168 ``picture_fast_update``): the browser's
+        camera is asked for one, as for the phone's PLI (coalesced with it). The phone has shown that it takes
+        INFO, so with ``keyframe_request_info`` "auto" the bridge's own requests to it raise
+        :class:`~webims.media.events.KeyframeNeeded` from now on. Nothing happens to a call without video."""
+        await self._call("accept_ims_keyframe_request")
+
     async def restart_browser_leg(self, offer_sdp: str) -> str:
         """A reloaded tab's (or ICE restart's) new offer → our answer; the IMS leg goes on."""
         return await self._call("restart_browser_leg", offer_sdp)
@@ -180,7 +187,7 @@ class Bridge:
 
     def events(self) -> trio.MemoryReceiveChannel[MediaEvent]:
         """``async for event in bridge.events()``: DtmfReceived, IceStateChanged, MediaTimeout,
-        CodecChosen, VideoChanged, NegotiationNeeded; the iteration ends when the bridge closes. One
+        CodecChosen, VideoChanged, NegotiationNeeded, KeyframeNeeded; the iteration ends when the bridge closes. One
         reader per bridge. (:attr:`video` is the latest VideoChanged at once, without reading.)"""
         return self._events_out
 

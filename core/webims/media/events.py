@@ -11,7 +11,7 @@ import enum
 import attrs
 
 __all__ = ["Leg", "MediaMode", "DtmfReceived", "IceStateChanged", "MediaTimeout", "CodecChosen",
-           "VideoChanged", "NegotiationNeeded", "MediaEvent"]
+           "VideoChanged", "NegotiationNeeded", "KeyframeNeeded", "MediaEvent"]
 
 
 class Leg(enum.StrEnum):
@@ -85,4 +85,16 @@ class NegotiationNeeded:
     removed video): send :meth:`~webims.media.engine.Bridge.ims_offer` in a re-INVITE."""
 
 
-MediaEvent = DtmfReceived | IceStateChanged | MediaTimeout | CodecChosen | VideoChanged | NegotiationNeeded
+@attrs.frozen
+class KeyframeNeeded:
+    """The bridge has just asked the phone for a keyframe over RTCP (a PLI or FIR from the browser, a new or
+    resumed stream towards her), and this phone takes such requests as SIP INFO as well: send it an in-dialog
+    INFO with RFC 5168 ``picture_fast_update`` (:mod:`webims.sip.media_control`).
+
+    Raised only when the call's ``keyframe_request_info`` says so ("always", or "auto" once the phone has
+    asked us that way, :meth:`~webims.media.engine.Bridge.accept_ims_keyframe_request`), and coalesced like
+    the RTCP request it goes with: at most one until the keyframe passes or 300 ms have gone."""
+
+
+MediaEvent = (DtmfReceived | IceStateChanged | MediaTimeout | CodecChosen | VideoChanged | NegotiationNeeded
+              | KeyframeNeeded)

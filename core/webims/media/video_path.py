@@ -4,12 +4,14 @@ on what the browser sends.
 Built by the bridge once both legs have negotiated video, rebuilt when either renegotiates. Per
 packet it costs what the audio relay costs (video_relay.py); per RTCP packet it translates feedback
 (feedback.py): a keyframe request from one leg becomes one, coalesced, to the source on the other,
-and NACKs are answered where they came from.
+and NACKs are answered where they came from. Each request the phone gets is also reported
+(``on_ask_phone``), for a phone that takes them by SIP INFO too (bridge_video.py).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from .browser_video import BrowserVideo
 from .feedback import KeyframeRequests, is_keyframe_request, keyframe_request, nacked, remb
@@ -22,8 +24,10 @@ __all__ = ["VideoPath"]
 class VideoPath:
     """The two directions of a call's video; the legs' RTP and feedback callbacks point here."""
 
-    def __init__(self, browser: BrowserVideo, ims: ImsVideo, max_bitrate: int) -> None:
+    def __init__(self, browser: BrowserVideo, ims: ImsVideo, max_bitrate: int,
+                 on_ask_phone: Callable[[], None] = lambda: None) -> None:
         self.browser, self.ims = browser, ims
+        self.on_ask_phone = on_ask_phone
         endpoint = ims.endpoint
         self.to_ims = VideoForwarder(source=browser.negotiated, target=ims.negotiated, out=endpoint.outbound,
                                      send=endpoint.send_rtp, on_new_source=lambda: self.ask_browser(),
@@ -58,6 +62,7 @@ class VideoPath:
                                    self.phone_requests.fir_sequence)
         self.to_browser.waiting_for_keyframe = True
         endpoint.send_rtcp(endpoint.rtcp.compound(request))
+        self.on_ask_phone()
 
     def ask_browser(self) -> None:
         source = self.to_ims.source_ssrc

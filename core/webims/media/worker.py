@@ -26,7 +26,7 @@ log = webims.log.get("media")
 OPERATIONS = frozenset({
     "accept_browser_offer", "ims_offer", "accept_ims_answer", "offer_to_browser", "accept_browser_answer",
     "accept_ims_reoffer", "accept_browser_reoffer", "set_hold", "send_dtmf", "restart_browser_leg",
-    "add_browser_candidate", "stats",
+    "add_browser_candidate", "accept_ims_keyframe_request", "stats",
 })
 
 

@@ -66,6 +66,7 @@ __all__ = [
 # - :mod:`.dialog` — dialogs, forked early dialogs, 491/500 glare rules (§12, RFC 3311)
 # - :mod:`.session_timer` — RFC 4028 arithmetic
 # - :mod:`.sdp`, :mod:`.offer_answer` — SDP model (RFC 8866) and RFC 3264 helpers
+# - :mod:`.media_control` — RFC 5168 bodies (SIP INFO ``picture_fast_update``: a keyframe, please)
 
 from .dialog import Dialog, DialogId, DialogSet, DialogState, Negotiation, Reject
 from .offer_answer import (

@@ -14,7 +14,8 @@ from webims_video.plugin import VideoPlugin
 MARY = FakeAccount("secret", ["sip:mary@ims.test"])
 SETTINGS = {"auth": {"shutdown_seconds": 0.2},
             "voice": {"browser_addresses": ["127.0.0.1"], "ims_port_min": 43000, "ims_port_max": 43999},
-            "video": {"codecs": ["h264"], "max_bitrate": 800, "max_width": 640, "max_height": 360}}
+            "video": {"codecs": ["h264"], "max_bitrate": 800, "max_width": 640, "max_height": 360,
+                      "keyframe_request_info": "always"}}
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ async def logged_in_tab(webims_browser, gateway):
 async def test_the_voice_service_gives_every_call_the_video_the_settings_allow(gateway):
     voice = gateway.plugins.services["voice"].plugin
     assert voice.call_media == (CallMedia("video", ("H264",), max_bitrate=800, max_width=640, max_height=360,
-                                          max_framerate=30),)
+                                          max_framerate=30, keyframe_request_info="always"),)
 
 
 async def test_the_page_learns_the_limits_to_ask_of_the_camera(gateway, webims_browser):
@@ -53,6 +54,13 @@ async def test_renegotiating_a_call_that_is_not_there_says_so(gateway, webims_br
 async def test_a_bad_codec_setting_is_a_config_problem_naming_the_key(webims_gateway):
     with pytest.raises(ConfigError, match="settings.video.codecs: must list VP8 and/or H264"):
         await webims_gateway({"video": True}, settings={"video": {"codecs": ["H263"]}})
+
+
+async def test_keyframe_requests_by_sip_info_are_auto_always_or_never(webims_gateway):
+    with pytest.raises(ConfigError, match="settings.video.keyframe_request_info: must be one of auto, always, "
+                                          "never; not 'sometimes'"):
+        await webims_gateway({"video": True}, settings={"video": {"keyframe_request_info": "sometimes"}})
+    assert VideoPlugin().webims_settings_schema()["keyframe_request_info"].default == "auto"
 
 
 class OtherVideo:
@@ -79,9 +87,10 @@ def test_collecting_asks_each_plugin_with_its_own_settings():
     class Host:
         services = {"video": type("Loaded", (), {"settings": {"codecs": ["VP8"], "max_bitrate": 100,
                                                               "max_width": 320, "max_height": 240,
-                                                              "max_framerate": 15}})()}
+                                                              "max_framerate": 15,
+                                                              "keyframe_request_info": "never"}})()}
 
         def call_owner(self, name, hook_name, settings):
             return [VideoPlugin().webims_call_media(settings)]
 
-    assert collect_call_media(Host()) == (CallMedia("video", ("VP8",), 100, 320, 240, 15),)
+    assert collect_call_media(Host()) == (CallMedia("video", ("VP8",), 100, 320, 240, 15, "never"),)

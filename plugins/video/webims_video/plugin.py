@@ -13,11 +13,11 @@ from pathlib import Path
 
 import webims_video
 from webims import log
-from webims.config import Setting, in_range
+from webims.config import Setting, in_range, one_of
 from webims.errors import ServiceError
 from webims.hookspecs import hookimpl
 from webims.media import MediaError
-from webims.service import CallMedia, PortalAssets, Service
+from webims.service import KEYFRAME_REQUEST_INFO, CallMedia, PortalAssets, Service
 
 STATIC = Path(__file__).parent / "static"
 MESSAGES = {"video.settings", "video.renegotiate"}
@@ -48,13 +48,17 @@ class VideoPlugin:
             "max_height": Setting(int, 720, "tallest picture, pixels", in_range(120, 1080)),
             "max_framerate": Setting(int, 30, "frames per second at most", in_range(5, 60)),
             "max_bitrate": Setting(int, 2500, "kbit/s each way at most (b=AS/b=TIAS, REMB)", in_range(64, 20000)),
+            "keyframe_request_info": Setting(str, "auto", "ask phones for keyframes by SIP INFO (RFC 5168) as well as "
+                                             "RTCP: auto (once the phone has), always, never",
+                                             one_of(*KEYFRAME_REQUEST_INFO)),
         }
 
     @hookimpl
     def webims_call_media(self, settings):
         self.media = CallMedia("video", tuple(name.upper() for name in settings["codecs"]),
                                max_bitrate=settings["max_bitrate"], max_width=settings["max_width"],
-                               max_height=settings["max_height"], max_framerate=settings["max_framerate"])
+                               max_height=settings["max_height"], max_framerate=settings["max_framerate"],
+                               keyframe_request_info=settings["keyframe_request_info"])
         return self.media
 
     @hookimpl

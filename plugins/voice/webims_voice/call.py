@@ -56,6 +56,9 @@ class Call(InviteDialogOwner):
         self.session_refresher = None  # a SessionRefresher once a session timer is agreed (RFC 4028)
         self.retired_dialog: Dialog | None = None  # the dialog we were transferred out of (REFER)
         self._reinvite_lock = trio.Lock()
+        # RFC 5168 keyframe requests we send by INFO: one at a time; none once the phone has refused one
+        self.keyframe_info_pending = False
+        self.keyframe_info_refused = False
 
     def summary(self) -> dict[str, Any]:
         return {"call": self.id, "direction": self.direction, "state": self.state, "identity": self.identity,

@@ -1,4 +1,5 @@
-"""What happens inside an established call: the other side's BYE, re-INVITE, UPDATE, INFO; our hold and BYE."""
+"""What happens inside an established call: the other side's BYE, re-INVITE, UPDATE, INFO (digits, RFC 5168 keyframe
+requests); our hold, BYE and keyframe requests by INFO."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from webims.ims.machine import MachineRunner
 from webims.media import MediaError
 from webims.sip import RemoteProtocolError, Response
 from webims.sip.dialog import dialog_response
+from webims.sip.media_control import MEDIA_TYPE as MEDIA_CONTROL
+from webims.sip.media_control import PICTURE_FAST_UPDATE, MediaControl
 from webims.sip.offer_answer import is_hold_offer
 from webims.sip.retransmission import AckRepeater, SuccessRetransmitter
 from webims.sip.sdp import SessionDescription
@@ -20,6 +23,7 @@ from webims_voice.call import Call
 
 _log = log.get("voice.dialog")
 SDP = "application/sdp"
+KEYFRAME_INFO_WAIT = 5  # seconds: an answer later than this is no use to a picture waiting for its keyframe
 
 
 async def handle_request(call: Call, transaction: ServerTransaction) -> None:
@@ -102,12 +106,61 @@ async def _note_remote_hold(call: Call, offer: str) -> None:
 
 async def _info(call: Call, transaction: ServerTransaction) -> None:
     request = transaction.request
+    if request.media_type == MEDIA_CONTROL:
+        await _media_control(call, transaction)
+        return
     await transaction.reply(200)
     if request.media_type == "application/dtmf-relay":  # the SIP INFO way of sending digits
         for line in request.body.decode("utf-8", "replace").splitlines():
             key, _, value = line.partition("=")
             if key.strip().lower() == "signal" and value.strip():
                 await call.notify("call.dtmf", {"digit": value.strip()[:1]})
+
+
+async def _media_control(call: Call, transaction: ServerTransaction) -> None:
+    """RFC 5168: the phone asks for a keyframe by SIP INFO. The browser's camera is asked for one (the bridge
+    does it as for the phone's PLI), and the bridge learns that this phone takes INFO for the same purpose.
+
+    Answered 200 whenever the document could be read, even when there is nothing to act on (no video in the
+    call, only a ``general_error``, a primitive we do not know): the 200 says the INFO arrived and was readable,
+    not that a keyframe follows, which is how phones that send it treat the answer (baresip answers every
+    media_control INFO 200). A body that is not a readable media_control document gets 400 (413 if oversized)
+    with the reason in a Warning, so whoever looks at the trace sees why; the call goes on either way.
+    """
+    try:
+        control = MediaControl.parse(transaction.request.body)
+    except RemoteProtocolError as error:
+        _log.info("media_control.unreadable", call=call.id, reason=error.reason)
+        await transaction.reply(error.status_hint or 400, headers=[("Warning", f'399 webims "{error.reason[:150]}"')])
+        return
+    await transaction.reply(200)
+    if control.general_errors:
+        _log.info("media_control.error_reported", call=call.id, errors=control.general_errors)
+    if control.picture_fast_update and call.bridge is not None:
+        try:
+            await call.bridge.accept_ims_keyframe_request()
+        except MediaError as error:
+            _log.info("media_control.not_passed_on", call=call.id, reason=error.reason)
+
+
+async def ask_for_keyframe(call: Call) -> None:
+    """The bridge wants a keyframe from a phone that takes SIP INFO for it (``KeyframeNeeded``): an in-dialog
+    INFO with RFC 5168 ``picture_fast_update``. The bridge coalesces its requests already; here at most one INFO
+    is outstanding per call, and a phone that refuses one (405, 415, 488, 501) is not sent more."""
+    if call.keyframe_info_pending or call.keyframe_info_refused or call.state != "active" or call.dialog is None:
+        return
+    call.keyframe_info_pending = True
+    try:
+        with trio.move_on_after(KEYFRAME_INFO_WAIT):  # a later request from the browser will ask again
+            response = await call.in_dialog("INFO", body=PICTURE_FAST_UPDATE.encode(), content_type=MEDIA_CONTROL)
+            _log.info("media_control.sent", call=call.id, status=response.status)
+            if response.status in (405, 415, 488, 501):
+                call.keyframe_info_refused = True
+                _log.info("media_control.refused", call=call.id, status=response.status)
+    except Exception:  # the plugin boundary: a failed keyframe request must not end the call or the gateway
+        _log.exception("media_control.failed", call=call.id)
+    finally:
+        call.keyframe_info_pending = False
 
 
 async def set_hold(call: Call, hold: bool) -> None:

@@ -14,7 +14,7 @@ from webims.context import ContextChange
 from webims.errors import ServiceError
 from webims.hookspecs import hookimpl
 from webims.media import CodecChosen, DtmfReceived, IceStateChanged, Leg, MediaConfig, MediaError, MediaTimeout
-from webims.media import NegotiationNeeded, VideoChanged, open_media_engine
+from webims.media import KeyframeNeeded, NegotiationNeeded, VideoChanged, open_media_engine
 from webims.service import PortalAssets, Service, SipRoute, collect_call_media
 from webims.sip import NameAddr, RemoteProtocolError
 from webims.sip.session_timer import SessionTimerPolicy
@@ -280,6 +280,8 @@ class VoicePlugin:
                 await call.notify("call.media", {"video": _video_summary(event)})
             elif isinstance(event, NegotiationNeeded):
                 self.nursery.start_soon(self._offer_anew, call)
+            elif isinstance(event, KeyframeNeeded) and not call.keyframe_info_pending:
+                self.nursery.start_soon(in_dialog.ask_for_keyframe, call)  # RFC 5168 INFO, besides the RTCP PLI
 
     async def _offer_anew(self, call: Call) -> None:
         """The browser's media changed (camera on or off): re-INVITE the phone with the bridge's new offer."""

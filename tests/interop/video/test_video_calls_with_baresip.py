@@ -2,6 +2,8 @@
 side simulated by an aiortc peer with a camera: each side must decode the other's picture, and it must be the
 picture that was sent (baresip's three bars red, green, blue; the browser's bright pattern), never black."""
 
+import logging
+
 import av
 import numpy as np
 import pytest
@@ -141,3 +143,33 @@ async def test_turning_her_camera_off_mid_call_reinvites_the_phone(gateway, webi
     await trio.sleep(1.5)
     assert len(browser.frames) > seen + 5
     await tab.request("voice", "call.hangup", {"call": call})
+
+
+async def test_with_keyframe_requests_by_info_baresip_takes_our_picture_fast_update(
+        webims_gateway, lab_core, loopback_ice, webims_browser, video_browser, baresip_factory, caplog):
+    # baresip 1.0 reads RFC 5168 INFO (and answers 200 only to media_control+xml; 488 to other INFO bodies) but
+    # never sends one, so only this direction can be tried against it; the other is in plugins/voice/tests.
+    caplog.set_level(logging.INFO, logger="webims.voice.dialog")
+    settings = {**SETTINGS, "video": {**SETTINGS["video"], "keyframe_request_info": "always"}}
+    gateway = await webims_gateway({"auth": True, "voice": True, "video": True}, settings=settings,
+                                   ims={"proxy": lab_core.sip_uri, "domain": lab_core.domain})
+    bob = await trio.to_thread.run_sync(lambda: baresip_factory("bob", video="VP8"))
+    tab = await logged_in_tab(webims_browser, gateway)
+    browser = video_browser(("VP8",))
+    started = await tab.request("voice", "call.start", {"target": "sip:bob@ims.test", "sdp": await browser.offer()})
+    await browser.accept_answer(started["sdp"])
+    await video_state(tab, started["call"], to_browser=True, to_ims=True)
+    await both_see_each_other(browser, bob)
+
+    def answers() -> list[int]:
+        return [record.webims_fields["status"] for record in caplog.records if record.msg == "media_control.sent"]
+
+    before = len(answers())
+    await trio.sleep(0.5)  # past the coalescing of the call's first request
+    await browser.send_pli()  # her decoder lost its picture: bob is asked by RTCP and by INFO
+    with trio.fail_after(5):
+        while len(answers()) == before:
+            await trio.sleep(0.1)
+    assert set(answers()) == {200}
+    await both_see_each_other(browser, bob)
+    await tab.request("voice", "call.hangup", {"call": started["call"]})

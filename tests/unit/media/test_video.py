@@ -3,11 +3,12 @@ and video) as the phone. Video is relayed, never decoded by the gateway; each si
 
 import time
 
+import attrs
 import pytest
 import trio
 from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI
 
-from webims.media import MediaConfig, MediaError, NegotiationNeeded, VideoChanged, open_media_engine
+from webims.media import KeyframeNeeded, MediaConfig, MediaError, NegotiationNeeded, VideoChanged, open_media_engine
 from webims.service import CallMedia
 from webims.sip.sdp import SessionDescription
 from webims.testing.webrtc import BrowserHandle
@@ -68,9 +69,9 @@ def drain(bridge) -> list:
             return events
 
 
-async def video_call_out(engine, browser, phone, video, **answer):
+async def video_call_out(engine, browser, phone, video, media=VIDEO, **answer):
     """The browser calls out with video; the phone answers with its audio and video lines."""
-    bridge = await engine.new_bridge("video-out", media=[VIDEO])
+    bridge = await engine.new_bridge("video-out", media=[media])
     await browser.accept_answer(await bridge.accept_browser_offer(await browser.offer()))
     offer = await bridge.ims_offer()
     phone.learn(offer)
@@ -160,6 +161,49 @@ async def test_a_keyframe_request_on_one_leg_reaches_the_other(engine, make_vide
     await wait_for(lambda: RTCP_PSFB_PLI in browser.feedback[before:])  # ...the browser gets a PLI
     stats = (await bridge.stats()).video
     assert stats.keyframe_requests_to_ims >= 1 and stats.keyframe_requests_coalesced >= 3
+
+
+async def test_a_picture_fast_update_from_the_phone_becomes_a_pli_and_then_the_phone_is_asked_by_info_too(
+        engine, make_video_browser, phone, video_phone):
+    browser, video = make_video_browser(("VP8",)), await video_phone("VP8")
+    bridge, _ = await video_call_out(engine, browser, phone, video)  # keyframe_request_info "auto"
+    await both_see_each_other(browser, video)
+    assert KeyframeNeeded() not in drain(bridge)  # until the phone uses INFO itself, it is asked over RTCP only
+
+    before = len(browser.feedback)
+    await bridge.accept_ims_keyframe_request()  # the phone's INFO, as the call layer passes it on
+    await wait_for(lambda: RTCP_PSFB_PLI in browser.feedback[before:])
+
+    asked, events = len(video.feedback), []
+
+    def phone_asked_both_ways() -> bool:
+        events.extend(drain(bridge))
+        return len(video.feedback) > asked and KeyframeNeeded() in events
+
+    for _ in range(5):  # a browser repeating its PLI: one request to the phone, by RTCP and by INFO
+        await browser.send_pli()
+    await wait_for(phone_asked_both_ways)
+    await trio.sleep(0.15)
+    events += drain(bridge)
+    assert [fmt for fmt, _, _ in video.feedback[asked:]] == [RTCP_PSFB_PLI]
+    assert events.count(KeyframeNeeded()) == 1
+
+
+@pytest.mark.parametrize("mode", ["always", "never"])
+async def test_the_keyframe_request_info_setting_decides_whether_the_phone_is_asked_by_info(
+        engine, make_video_browser, phone, video_phone, mode):
+    browser, video = make_video_browser(("VP8",)), await video_phone("VP8")
+    media = attrs.evolve(VIDEO, keyframe_request_info=mode)
+    bridge, _ = await video_call_out(engine, browser, phone, video, media=media)
+    await both_see_each_other(browser, video)
+    await bridge.accept_ims_keyframe_request()  # "never" ignores what the phone does; "always" needs no example
+    asked = len(video.feedback)
+    await browser.send_pli()
+    await wait_for(lambda: len(video.feedback) > asked)  # RTCP in both modes
+    await trio.sleep(0.15)
+    by_info = drain(bridge).count(KeyframeNeeded())
+    # "always": at the phone's first packets (a new stream for her) and for the PLI; "never": not once
+    assert by_info >= 2 if mode == "always" else by_info == 0
 
 
 async def test_a_nack_is_answered_from_what_the_gateway_sent(
@@ -300,3 +344,4 @@ async def test_what_the_video_does_crosses_from_worker_processes(phone):
         h263 = phone_sdp(phone) + "m=video 50020 RTP/AVP 34\r\n"
         await bridge.offer_to_browser(h263)
         assert bridge.video.reason.startswith("The other phone offers only H.263 video")
+        await bridge.accept_ims_keyframe_request()  # crosses the pipe too; no video path: nothing to ask
