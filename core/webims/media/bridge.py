@@ -47,6 +47,7 @@ from .events import (CodecChosen, DtmfReceived, IceStateChanged, Leg, MediaEvent
                      NegotiationNeeded)
 from .ims_leg import ImsLeg
 from .relay import Forwarder
+from .sync import ntp_now
 from .transcode import Transcoder
 from .video_codecs import VideoPolicy
 
@@ -74,6 +75,9 @@ class BridgeStats:
     # Browser-leg packets that took the SRTP shortcut (srtp_shortcut.py) rather than aiortc's path.
     shortcut_received: int = 0
     shortcut_sent: int = 0
+    # The streams whose SRs on the far leg state their source's own timing, from its SR (sync.py):
+    # "audio to ims", "audio to browser", "video to ims", "video to browser".
+    synced: tuple[str, ...] = ()
 
 
 class CallBridge:
@@ -268,7 +272,15 @@ class CallBridge:
             video=self.video.stats(),
             shortcut_received=self.browser.shortcut_received if self.browser else 0,
             shortcut_sent=self.browser.shortcut_sent if self.browser else 0,
+            synced=self._synced(),
         )
+
+    def _synced(self) -> tuple[str, ...]:
+        now, path = ntp_now(), self.video.path
+        streams = {"audio to ims": self._to_ims, "audio to browser": self._to_browser,
+                   "video to ims": path and path.to_ims, "video to browser": path and path.to_browser}
+        return tuple(name for name, forwarder in streams.items()
+                     if forwarder is not None and forwarder.timestamp_at(now) is not None)
 
     async def close(self) -> None:
         if self._closed:
@@ -312,11 +324,13 @@ class CallBridge:
         self._to_ims = Forwarder(
             source=browser, target=ims, out=self.ims.audio.outbound, send=self.ims.audio.send_rtp,
             on_event=self._event_reader(Leg.BROWSER, browser).feed,
-            transcoder=None if relay else Transcoder(browser.audio, ims.audio, self.ims.ptime))
+            transcoder=None if relay else Transcoder(browser.audio, ims.audio, self.ims.ptime),
+            source_stats=self.browser.inbound)
         self._to_browser = Forwarder(
             source=ims, target=browser, out=self.browser.outbound, send=self.browser.send_rtp,
             on_event=self._event_reader(Leg.IMS, ims).feed,
-            transcoder=None if relay else Transcoder(ims.audio, browser.audio, self.config.ptime))
+            transcoder=None if relay else Transcoder(ims.audio, browser.audio, self.config.ptime),
+            source_stats=self.ims.audio.inbound)
         self.browser.on_rtp = self._to_ims.forward
         self.ims.audio.on_rtp = self._to_browser.forward
         self._wired = (browser, ims)

@@ -43,7 +43,7 @@ import webims.log
 from webims.sip.errors import RemoteProtocolError
 from webims.sip.sdp import Codec, Direction, MediaDescription, SessionDescription
 
-from .browser_video import BrowserVideo, bandwidth_lines, sender_stays_idle, video_capabilities
+from .browser_video import BrowserVideo, bandwidth_lines, sender_stays_idle, tap_sender_reports, video_capabilities
 from .codecs import Negotiated
 from .config import MediaConfig
 from .errors import MediaError
@@ -194,6 +194,7 @@ class BrowserLeg:
         transceiver.setCodecPreferences(_capabilities(preference))
         # Before any await: the connect task aiortc schedules must find the tap in place.
         transceiver.receiver._handle_rtp_packet = self._on_rtp
+        tap_sender_reports(transceiver.receiver, lambda packet: self.rtcp and self.rtcp.take_sender_report(packet))
         transceiver.sender.send = sender_stays_idle
         self._transceiver = transceiver
 
@@ -201,6 +202,7 @@ class BrowserLeg:
         transceiver = self.pc.addTransceiver("video", direction="sendrecv")
         transceiver.setCodecPreferences(video_capabilities(self.video_policy, first))
         self.video = BrowserVideo(transceiver, self.send_rtp)
+        self.video.inbound.peer_clock = self.inbound.peer_clock  # one browser, one wallclock (sync.py)
 
     def _negotiate_video(self, *, agreed: SessionDescription, browser: SessionDescription) -> None:
         """Read our video section's outcome: the formats in ``agreed`` (the answer) and the direction

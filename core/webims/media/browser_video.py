@@ -24,6 +24,7 @@ from collections.abc import Callable
 from aiortc.codecs import CODECS
 from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecParameters
 from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtp import RtcpSrPacket
 
 from webims.sip.sdp import Codec, Direction, MediaDescription
 
@@ -94,6 +95,7 @@ class BrowserVideo:
         self._router = None
         # Before any await: the connect task aiortc schedules must find the taps in place.
         transceiver.receiver._handle_rtp_packet = self._on_rtp
+        tap_sender_reports(transceiver.receiver, lambda packet: self.rtcp.take_sender_report(packet))
         transceiver.sender.send = sender_stays_idle
 
     @property
@@ -141,6 +143,19 @@ class BrowserVideo:
 
     def send_rtcp_report(self, extra: bytes = b"") -> None:
         self.send_rtp(self.rtcp.report() + extra)
+
+
+def tap_sender_reports(receiver, take: Callable[[RtcpSrPacket], None]) -> None:
+    """Hand the browser's SRs for ``receiver``'s stream to ``take`` too (lip sync, sync.py); aiortc, which
+    routes them to the receiver by SSRC, keeps its own use of them."""
+    aiortc_handles = receiver._handle_rtcp_packet
+
+    async def handle(packet) -> None:
+        if isinstance(packet, RtcpSrPacket):
+            take(packet)
+        await aiortc_handles(packet)
+
+    receiver._handle_rtcp_packet = handle
 
 
 async def sender_stays_idle(parameters) -> None:

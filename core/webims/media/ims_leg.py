@@ -54,7 +54,11 @@ class ImsLeg:
     async def open_video(self, policy: VideoPolicy) -> ImsVideo:
         """The video m-line's state, binding its port pair the first time."""
         if self.video is None:
-            self.video = ImsVideo(await RtpEndpoint.open(self.config, VIDEO_CLOCK), policy)
+            endpoint = await RtpEndpoint.open(self.config, VIDEO_CLOCK)
+            # One source to the phone: one CNAME and, for its SRs, one wallclock (RFC 3550 §6.5.1, sync.py).
+            endpoint.rtcp.cname = self.audio.rtcp.cname
+            endpoint.inbound.peer_clock = self.audio.inbound.peer_clock
+            self.video = ImsVideo(endpoint, policy)
         return self.video
 
     def close(self) -> None:

@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from .codecs import Negotiated, is_telephone_event
 from .dtmf import scale_duration
-from .rtp import OutboundStream
+from .rtp import InboundStats, OutboundStream
+from .sync import mapped_timestamp
 from .transcode import Transcoder
 
 __all__ = ["Forwarder"]
@@ -32,7 +33,7 @@ class Forwarder:
 
     def __init__(self, *, source: Negotiated, target: Negotiated, out: OutboundStream,
                  send: Callable[[bytes], None], on_event: Callable[[int, bytes], None],
-                 transcoder: Transcoder | None = None) -> None:
+                 transcoder: Transcoder | None = None, source_stats: InboundStats | None = None) -> None:
         self.out = out
         self.send = send
         self.on_event = on_event
@@ -45,6 +46,8 @@ class Forwarder:
         self._last_in_ts = self._mapped_ts = 0
         self.forwarded = 0
         self.dropped = 0
+        self._source_stats = source_stats
+        out.timestamp_at = self.timestamp_at
 
     @property
     def enabled(self) -> bool:
@@ -90,6 +93,13 @@ class Forwarder:
                 self.send(self.out.packet(out_type, marker, encoded_ts, encoded))
                 marker = 0
         self.forwarded += 1
+
+    def timestamp_at(self, now: float) -> int | None:
+        """Our timestamp for instant ``now`` by the source's last SR (sync.py); None if it sent none, or if
+        we transcode (the timeline is then ours)."""
+        if self._source_stats is None or self.transcoder is not None:
+            return None
+        return mapped_timestamp(self._source_stats.sender_report, self._source_ssrc, now, self._den, self._ts_offset)
 
     def _rebase(self, ssrc: int, seq: int, timestamp: int) -> None:
         self._source_ssrc = ssrc

@@ -18,6 +18,7 @@ from aiortc.rtp import (RtcpByePacket, RtcpPacket, RtcpPsfbPacket, RtcpReceiverI
                         RtcpRtpfbPacket, RtcpSdesPacket, RtcpSenderInfo, RtcpSourceInfo, RtcpSrPacket)
 
 from .rtp import InboundStats, OutboundStream
+from .sync import SenderReport, ntp_now
 
 __all__ = ["RtcpReporter", "RTCP_INTERVAL"]
 
@@ -50,8 +51,10 @@ class RtcpReporter:
         blocks = self._report_blocks(now)
         if self.outbound.packet_count != self._sent_since_report:
             self._sent_since_report = self.outbound.packet_count
-            sender = RtcpSenderInfo(ntp_timestamp=clock.current_ntp_time(),
-                                    rtp_timestamp=self.outbound.timestamp_now(),
+            ntp = clock.current_ntp_time()
+            rtp = self.outbound.timestamp_at(ntp / (1 << 32))  # the source's own mapping, when it gave one
+            sender = RtcpSenderInfo(ntp_timestamp=ntp,
+                                    rtp_timestamp=self.outbound.timestamp_now() if rtp is None else rtp,
                                     packet_count=self.outbound.packet_count & 0xFFFFFFFF,
                                     octet_count=self.outbound.octet_count & 0xFFFFFFFF)
             first = RtcpSrPacket(ssrc=self.outbound.ssrc, sender_info=sender, reports=blocks)
@@ -79,14 +82,21 @@ class RtcpReporter:
         self.last_received = now
         for packet in packets:
             if isinstance(packet, RtcpSrPacket):
-                self.inbound.lsr = (packet.sender_info.ntp_timestamp >> 16) & 0xFFFFFFFF
-                self.inbound.lsr_time = now
+                self.take_sender_report(packet, now)
             if isinstance(packet, (RtcpSrPacket, RtcpRrPacket)):
                 for block in packet.reports:
                     if block.ssrc == self.outbound.ssrc:
                         self._read_block(block)
             elif isinstance(packet, (RtcpPsfbPacket, RtcpRtpfbPacket)):
                 self.on_feedback(packet)
+
+    def take_sender_report(self, packet: RtcpSrPacket, now: float | None = None) -> None:
+        """The peer's SR: for our report blocks (LSR) and for lip sync on the other leg (sync.py)."""
+        stats, info = self.inbound, packet.sender_info
+        stats.lsr = (info.ntp_timestamp >> 16) & 0xFFFFFFFF
+        stats.lsr_time = time.monotonic() if now is None else now
+        stats.sender_report = SenderReport(packet.ssrc, stats.peer_clock.ours(info.ntp_timestamp, ntp_now()),
+                                           info.rtp_timestamp)
 
     def _report_blocks(self, now: float) -> list[RtcpReceiverInfo]:
         stats = self.inbound

@@ -9,7 +9,10 @@ from __future__ import annotations
 import secrets
 import struct
 import time
+from collections.abc import Callable
 from time import monotonic
+
+from .sync import PeerClock, SenderReport
 
 __all__ = ["parse_rtp", "OutboundStream", "InboundStats", "is_rtcp"]
 
@@ -66,6 +69,8 @@ class OutboundStream:
         self._anchor_time = time.monotonic()
         self.packet_count = 0
         self.octet_count = 0
+        # Set by the forwarder that feeds this stream: our timestamp for an instant by its source's SR (sync.py).
+        self.timestamp_at: Callable[[float], int | None] = lambda now: None
 
     def timestamp_now(self) -> int:
         elapsed = time.monotonic() - self._anchor_time
@@ -106,6 +111,8 @@ class InboundStats:
         self._reset()
         self.lsr = 0          # middle 32 bits of the last SR's NTP time (§6.4.1)
         self.lsr_time: float | None = None
+        self.peer_clock = PeerClock()  # shared by the streams of one leg (sync.py)
+        self.sender_report: SenderReport | None = None
 
     def _reset(self) -> None:
         self.base_seq = self.max_seq = 0

@@ -31,10 +31,12 @@ class VideoPath:
         endpoint = ims.endpoint
         self.to_ims = VideoForwarder(source=browser.negotiated, target=ims.negotiated, out=endpoint.outbound,
                                      send=endpoint.send_rtp, on_new_source=lambda: self.ask_browser(),
-                                     on_keyframe=lambda: self.browser_requests.keyframe_seen())
+                                     on_keyframe=lambda: self.browser_requests.keyframe_seen(),
+                                     source_stats=browser.inbound)
         self.to_browser = VideoForwarder(source=ims.negotiated, target=browser.negotiated, out=browser.outbound,
                                          send=browser.send_rtp, on_new_source=lambda: self.ask_phone(),
-                                         on_keyframe=lambda: self.phone_requests.keyframe_seen())
+                                         on_keyframe=lambda: self.phone_requests.keyframe_seen(),
+                                         source_stats=endpoint.inbound)
         self.browser_requests = KeyframeRequests()  # towards the browser's camera
         self.phone_requests = KeyframeRequests()    # towards the phone's
         self.browser_bitrate = min(max_bitrate, ims.negotiated.max_bitrate or max_bitrate)

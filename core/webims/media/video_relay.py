@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .rtp import OutboundStream
-from .video_codecs import VideoNegotiated, is_keyframe, relays
+from .rtp import InboundStats, OutboundStream
+from .sync import mapped_timestamp
+from .video_codecs import VIDEO_CLOCK, VideoNegotiated, is_keyframe, relays
 
 __all__ = ["VideoForwarder", "video_routes", "HISTORY"]
 
@@ -40,7 +41,7 @@ class VideoForwarder:
 
     def __init__(self, *, source: VideoNegotiated, target: VideoNegotiated, out: OutboundStream,
                  send: Callable[[bytes], None], on_new_source: Callable[[], None],
-                 on_keyframe: Callable[[], None]) -> None:
+                 on_keyframe: Callable[[], None], source_stats: InboundStats | None = None) -> None:
         self.routes = video_routes(source, target)
         self._encodings = {pt: codec.encoding_name.lower() for pt, codec in source.receive.items()}
         self.out = out
@@ -53,6 +54,8 @@ class VideoForwarder:
         self._seq_offset = self._ts_offset = 0
         self._history: list[bytes | None] = [None] * HISTORY
         self.forwarded = self.dropped = self.retransmitted = 0
+        self._source_stats = source_stats
+        out.timestamp_at = self.timestamp_at
 
     def forward(self, payload_type: int, marker: int, seq: int, timestamp: int, ssrc: int,
                 payload: bytes) -> None:
@@ -90,6 +93,12 @@ class VideoForwarder:
             if packet is not None and int.from_bytes(packet[2:4], "big") == seq:
                 self.send(packet)
                 self.retransmitted += 1
+
+    def timestamp_at(self, now: float) -> int | None:
+        """Our timestamp for instant ``now`` by the source's last SR (sync.py), so audio and video stay in sync."""
+        if self._source_stats is None:
+            return None
+        return mapped_timestamp(self._source_stats.sender_report, self.source_ssrc, now, VIDEO_CLOCK, self._ts_offset)
 
     def resync(self) -> None:
         """Re-base on the next packet (after a pause or a new source leg)."""

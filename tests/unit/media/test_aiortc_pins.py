@@ -117,3 +117,10 @@ def test_pylibsrtp_still_works_on_its_sessions_buffer_as_the_shortcut_does():
     protect = inspect.getsource(pylibsrtp.Session.protect)
     assert "self.__process(packet, lib.srtp_protect, SRTP_MAX_TRAILER_LEN)" in protect
     assert pylibsrtp.ERRORS[7] == "authentication failure"
+
+
+def test_the_browsers_sender_reports_still_reach_its_receiver_by_ssrc():
+    # browser_video.tap_sender_reports wraps the receiver's _handle_rtcp_packet, which aiortc calls on the
+    # instance for an SR whose SSRC its router knows (from the SDP's a=ssrc, or the stream's first packets).
+    assert "add_recipient(self.ssrc_table.get(packet.ssrc))" in inspect.getsource(RtpRouter.route_rtcp)
+    assert parameters(RTCRtpReceiver._handle_rtcp_packet) == ["self", "packet"]

@@ -113,6 +113,10 @@ async def test_vp8_is_relayed_both_ways_without_decoding(engine, make_video_brow
     one_continuous_stream(video.received)
     assert {p[1] for p in video.received} == {96}  # the phone's payload type, whatever the browser used
     assert bridge.video == VideoChanged("VP8", to_browser=True, to_ims=True)
+    # The browser's SRs (aiortc sends one within 1.5 s) now time what we send the phone (sync.py).
+    with trio.fail_after(5):
+        while not {"audio to ims", "video to ims"} <= set((await bridge.stats()).synced):
+            await trio.sleep(0.1)
 
 
 async def test_h264_packetization_mode_1_is_relayed_both_ways(engine, make_video_browser, phone, video_phone):
