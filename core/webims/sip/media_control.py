@@ -26,7 +26,7 @@ answer to give (400, or 413 when the body is too large). Sans-IO, like the rest 
 from __future__ import annotations
 
 import xml.parsers.expat
-from xml.sax.saxutils import escape
+from html import escape as _escape  # not xml.sax.saxutils: it pulls in urllib.request, socket and ssl
 
 import attrs
 
@@ -75,9 +75,9 @@ class MediaControl:
         lines = ['<?xml version="1.0" encoding="utf-8"?>', "<media_control>"]
         if self.picture_fast_update:
             lines += ["  <vc_primitive>", "    <to_encoder>", "      <picture_fast_update/>", "    </to_encoder>"]
-            lines += [f"    <stream_id>{escape(stream)}</stream_id>" for stream in self.stream_ids]
+            lines += [f"    <stream_id>{_escape(stream, quote=False)}</stream_id>" for stream in self.stream_ids]
             lines.append("  </vc_primitive>")
-        lines += [f"  <general_error>{escape(error)}</general_error>" for error in self.general_errors]
+        lines += [f"  <general_error>{_escape(error, quote=False)}</general_error>" for error in self.general_errors]
         lines.append("</media_control>")
         return ("\r\n".join(lines) + "\r\n").encode()
 
