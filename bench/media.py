@@ -85,6 +85,14 @@ def thread_cpu_seconds(tid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def arrival_ns(ancillary) -> int:
+    """When the kernel says a datagram arrived (SO_TIMESTAMPNS, CLOCK_REALTIME ns), or now if it did not say."""
+    if ancillary:
+        seconds, nanoseconds = TIMESPEC.unpack(ancillary[0][2])
+        return seconds * 1_000_000_000 + nanoseconds
+    return time.time_ns()
+
+
 def direction_counts(media) -> dict:
     """Packets sent, received and lost, and latency, each way, from a media loop's window."""
     directions = {}
@@ -291,11 +299,7 @@ class MediaLoop(PacketLoop):
         if first & 0x10:
             offset += 4 + 4 * int.from_bytes(data[offset + 2:offset + 4], "big")
         sent_ns, stream, counter = STAMP.unpack_from(data, offset)
-        if ancillary:
-            seconds, nanoseconds = TIMESPEC.unpack(ancillary[0][2])
-            arrived_ns = seconds * 1_000_000_000 + nanoseconds
-        else:
-            arrived_ns = time.time_ns()
+        arrived_ns = arrival_ns(ancillary)
         w0, w1 = self.window
         if w0 <= sent_ns < w1:
             self.received[stream & 1] += 1

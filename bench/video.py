@@ -45,12 +45,11 @@ from array import array
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from media import (SO_TIMESTAMPNS, STAMP, TIMESPEC, TO_BROWSER, TO_IMS, Baseline, GcPauses,  # noqa: E402
-                   LoadGenerator, PacketLoop, RtpEngineRelay, added_latency_and_loss, browser_connected,
-                   browser_peer, cpu_model, direction_counts, interpreter, machine_busy_seconds, percentiles_ms,
-                   raise_open_files_limit, serve,
-                   set_up_calls, srtp_session, take_over, thread_cpu_seconds, trio_lateness, udp_drops, udp_socket,
-                   wait_for_quiet, webims_location)
+from media import (SO_TIMESTAMPNS, STAMP, TO_BROWSER, TO_IMS, Baseline, GcPauses, LoadGenerator,  # noqa: E402
+                   PacketLoop, RtpEngineRelay, added_latency_and_loss, arrival_ns, browser_connected, browser_peer,
+                   cpu_model, direction_counts, interpreter, machine_busy_seconds, percentiles_ms,
+                   raise_open_files_limit, serve, set_up_calls, srtp_session, take_over, thread_cpu_seconds,
+                   trio_lateness, udp_drops, udp_socket, wait_for_quiet, webims_location)
 from rtpengine import RtpEngine, cpu_seconds  # noqa: E402
 
 FPS = 30
@@ -239,11 +238,7 @@ class VideoLoop(PacketLoop):
             offset += 4 + 4 * int.from_bytes(data[offset + 2:offset + 4], "big")
         port.peer_ssrc = int.from_bytes(data[8:12], "big")
         sent_ns, stream, _counter = STAMP.unpack_from(data, len(data) - STAMP.size)
-        if ancillary:
-            seconds, nanoseconds = TIMESPEC.unpack(ancillary[0][2])
-            arrived_ns = seconds * 1_000_000_000 + nanoseconds
-        else:
-            arrived_ns = time.time_ns()
+        arrived_ns = arrival_ns(ancillary)
         w0, w1 = self.window
         if w0 <= sent_ns < w1:
             self.received[stream & 1] += 1
