@@ -31,10 +31,11 @@ def mary(world, page):  # this order: the page closes before the gateway stops
     return mary
 
 
-def test_call_on_a_contact_calls_them_from_her_chosen_identity(mary, world):
+def test_call_on_a_contact_calls_them_from_her_chosen_identity(mary, world, screenshot):
     mary.page.get_by_label("Act as").select_option("sip:mary.work@ims.test")
     mary.page.get_by_role("button", name="Call Bob", exact=True).click()
     expect(mary.call_card("sip:bob@ims.test")).to_contain_text("Connected")
+    screenshot(mary.page, "call-from-a-contact")
     start = world.requests("call.start")[-1]
     assert (start["target"], start["identity"]) == ("sip:bob@ims.test", "sip:mary.work@ims.test")
 
