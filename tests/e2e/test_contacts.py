@@ -35,9 +35,10 @@ def test_call_on_a_contact_calls_them_from_her_chosen_identity(mary, world, scre
     mary.page.get_by_label("Act as").select_option("sip:mary.work@ims.test")
     mary.page.get_by_role("button", name="Call Bob", exact=True).click()
     expect(mary.call_card("sip:bob@ims.test")).to_contain_text("Connected")
+    expect(mary.call_card("sip:bob@ims.test")).to_contain_text("Bob")  # the name she gave her contact
     screenshot(mary.page, "call-from-a-contact")
     start = world.requests("call.start")[-1]
-    assert (start["target"], start["identity"]) == ("sip:bob@ims.test", "sip:mary.work@ims.test")
+    assert (start["target"], start["identity"], start["name"]) == ("sip:bob@ims.test", "sip:mary.work@ims.test", "Bob")
 
 
 def test_message_on_a_contact_opens_the_conversation_ready_to_type(mary):

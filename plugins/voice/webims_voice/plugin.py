@@ -31,6 +31,14 @@ DTMF_DIGITS = set("0123456789*#ABCD")
 _log = log.get("voice")
 
 
+def _peer_name(body: dict) -> str:
+    """The name she knows the callee by (a contact's), shown on her call and in her history; never sent to the IMS."""
+    name = body.get("name", "")
+    if not isinstance(name, str) or len(name) > 200:
+        raise ServiceError("bad_request", "The name given for the call must be text of at most 200 characters.")
+    return "".join(char for char in name if char.isprintable()).strip()
+
+
 def _sdp(body: dict, key: str = "sdp") -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value.startswith("v=") or len(value) > 32768:
@@ -152,7 +160,7 @@ class VoicePlugin:
         identity = context.require_identity(body.get("identity"))
         target = target_uri(body.get("target"), self.gateway.config.ims.domain, action="call")
         offer = _sdp(body)
-        call = _Call(self, context, f"c{next(self._ids)}", "outgoing", identity.uri, target)
+        call = _Call(self, context, f"c{next(self._ids)}", "outgoing", identity.uri, target, _peer_name(body))
         call.bridge = await self.engine.new_bridge(call.id, self.call_media)
         try:
             answer = await call.bridge.accept_browser_offer(offer)

@@ -64,6 +64,7 @@ export class Call extends EventTarget {
     await pc.setLocalDescription(await pc.createOffer());
     const reply = await this.client.request("voice", "call.start", {
       target, identity: this.identity || undefined, sdp: pc.localDescription.sdp, privacy: this.privacy,
+      name: this.peer.display_name || undefined,
     }, { timeoutMs: 30000 });
     this.id = reply.call;
     this.service.adopt(this);

@@ -36,7 +36,10 @@ export class Dialer {
         return;
       }
       this.fail("");
-      onCall(target, this.privacy.checked);
+      // The name a contact's Call button gave, while the field still holds what it filled in.
+      const name = this.named?.target === target ? this.named.name : "";
+      this.named = null;
+      onCall(target, this.privacy.checked, name);
     });
   }
 
@@ -50,9 +53,10 @@ export class Dialer {
 
   // A call asked for elsewhere on the page (a contact's Call button): as if she typed it and pressed Call, so
   // the same checks, identity and privacy apply. While a call is being placed, Call does nothing: false.
-  dial(target) {
+  dial(target, name = "") {
     if (this.callButton.disabled) return false;
     this.fill(target);
+    this.named = { target, name };
     this.callButton.click();
     return true;
   }

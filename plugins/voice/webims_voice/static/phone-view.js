@@ -16,7 +16,7 @@ export function buildUi(voice, portal) {
   const banners = new Map();
   const closeNotification = new Map();
 
-  const dialer = new Dialer({ onCall: (target, privacy) => placeCall(target, privacy) });
+  const dialer = new Dialer({ onCall: (target, privacy, name) => placeCall(target, privacy, name) });
   const callList = h("ol", { class: "call-list", "aria-label": "Your calls" });
   const noCalls = h("p", { class: "muted no-calls", text: "No calls right now." });
   const last = h("p", { class: "voice-last", role: "status" });
@@ -35,8 +35,9 @@ export function buildUi(voice, portal) {
       h("div", { class: "voice-main" }, callsCard, historyView.element)),
     incomingStack, audioShelf);
 
-  async function placeCall(target, privacy) {
-    const call = voice.add(new Call(voice, { direction: "outgoing", peer: { uri: target }, identity: portal.selectedIdentity, privacy }));
+  async function placeCall(target, privacy, name = "") {
+    const call = voice.add(new Call(voice, { direction: "outgoing", peer: { uri: target, display_name: name },
+      identity: portal.selectedIdentity, privacy }));
     show(call);
     dialer.busy(true);
     try {
@@ -52,8 +53,8 @@ export function buildUi(voice, portal) {
   }
 
   // Her eyes go to the calls: from a contact further down the page, the new call's card may be out of sight.
-  function dial(target) {
-    if (dialer.dial(target)) callsCard.scrollIntoView({ block: "nearest" });
+  function dial(target, name) {
+    if (dialer.dial(target, name)) callsCard.scrollIntoView({ block: "nearest" });
   }
 
   function callBack(entry) {

@@ -184,7 +184,7 @@ export function mount({ client, panel, portal }) {
   });
   portal.addEventListener("identitychange", ({ detail }) => ui.dialer.setIdentity(detail.identity));
   // A contact's Call button in the presence module (the event's contract is in presence.js's header).
-  portal.addEventListener("dial", ({ detail }) => ui.dial(detail.target));
+  portal.addEventListener("dial", ({ detail }) => ui.dial(detail.target, detail.name || ""));
   voice.devices.addEventListener("microphonechange", () => swapMicrophones(voice, ui));
   voice.devices.addEventListener("speakerchange", ({ detail }) => {
     for (const call of voice.live()) {
