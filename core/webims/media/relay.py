@@ -21,31 +21,26 @@ from .rtp import InboundStats, OutboundStream
 from .sync import mapped_timestamp
 from .transcode import Transcoder
 
-__all__ = ["Forwarder"]
+__all__ = ["Forwarder", "Direction"]
 
 _SEQ_MOD = 1 << 16
 _TS_MOD = 1 << 32
 _AUDIO, _EVENT = 0, 1
 
 
-class Forwarder:
-    """Packets from ``source`` to ``target``; ``forward`` is the leg's RTP callback."""
+class Direction:
+    """What a call's forwarders share (audio here, video in video_relay.py): the stream we send on the target
+    leg (``out``, ``send``), the source we relay and the offsets from its numbering to ours, a gate that
+    re-bases when it opens again, and our SRs' timing taken from the source's own (sync.py)."""
 
-    def __init__(self, *, source: Negotiated, target: Negotiated, out: OutboundStream,
-                 send: Callable[[bytes], None], on_event: Callable[[int, bytes], None],
-                 transcoder: Transcoder | None = None, source_stats: InboundStats | None = None) -> None:
+    def __init__(self, out: OutboundStream, send: Callable[[bytes], None], clock_rate: int,
+                 source_stats: InboundStats | None) -> None:
         self.out = out
         self.send = send
-        self.on_event = on_event
-        self.transcoder = transcoder
-        self._num, self._den = target.audio.clock_rate, source.audio.clock_rate
-        self._routes = _routes(source, target, transcoder)
-        self._enabled = True
-        self._source_ssrc: int | None = None
+        self.clock_rate = clock_rate  # the source's
+        self.source_ssrc: int | None = None
         self._seq_offset = self._ts_offset = 0
-        self._last_in_ts = self._mapped_ts = 0
-        self.forwarded = 0
-        self.dropped = 0
+        self._enabled = True
         self._source_stats = source_stats
         out.timestamp_at = self.timestamp_at
 
@@ -60,8 +55,37 @@ class Forwarder:
         self._enabled = value
 
     def resync(self) -> None:
-        """Re-base on the next packet: after a pause, or after packets we sent ourselves."""
-        self._source_ssrc = None
+        """Re-base on the next packet: after a pause, a new source leg, or packets we sent ourselves."""
+        self.source_ssrc = None
+
+    def timestamp_at(self, now: float) -> int | None:
+        """Our timestamp for instant ``now`` by the source's last SR (sync.py); None if it sent none."""
+        if self._source_stats is None:
+            return None
+        return mapped_timestamp(self._source_stats.sender_report, self.source_ssrc, now, self.clock_rate,
+                                self._ts_offset)
+
+    def _rebase(self, ssrc: int, seq: int, timestamp: int) -> None:
+        """A new source: our stream goes on where it is, numbered and timed from now."""
+        self.source_ssrc = ssrc
+        self._seq_offset = (self.out.next_seq - seq) % _SEQ_MOD
+        self._ts_offset = (self.out.timestamp_now() - timestamp) % _TS_MOD
+
+
+class Forwarder(Direction):
+    """Packets from ``source`` to ``target``; ``forward`` is the leg's RTP callback."""
+
+    def __init__(self, *, source: Negotiated, target: Negotiated, out: OutboundStream,
+                 send: Callable[[bytes], None], on_event: Callable[[int, bytes], None],
+                 transcoder: Transcoder | None = None, source_stats: InboundStats | None = None) -> None:
+        super().__init__(out, send, source.audio.clock_rate, source_stats)
+        self.on_event = on_event
+        self.transcoder = transcoder
+        self._num, self._den = target.audio.clock_rate, source.audio.clock_rate
+        self._routes = _routes(source, target, transcoder)
+        self._last_in_ts = self._mapped_ts = 0
+        self.forwarded = 0
+        self.dropped = 0
 
     def forward(self, payload_type: int, marker: int, seq: int, timestamp: int, ssrc: int,
                 payload: bytes) -> None:
@@ -74,7 +98,7 @@ class Forwarder:
             self.on_event(timestamp, payload)
         if not self._enabled:
             return
-        if ssrc != self._source_ssrc:
+        if ssrc != self.source_ssrc:
             self._rebase(ssrc, seq, timestamp)
             marker |= kind == _AUDIO
         if kind == _AUDIO and self.transcoder is None:  # the relay, most packets: one clock, one call
@@ -95,18 +119,13 @@ class Forwarder:
         self.forwarded += 1
 
     def timestamp_at(self, now: float) -> int | None:
-        """Our timestamp for instant ``now`` by the source's last SR (sync.py); None if it sent none, or if
-        we transcode (the timeline is then ours)."""
-        if self._source_stats is None or self.transcoder is not None:
-            return None
-        return mapped_timestamp(self._source_stats.sender_report, self._source_ssrc, now, self._den, self._ts_offset)
+        # Transcoded, the timeline is ours, not the source's.
+        return None if self.transcoder is not None else super().timestamp_at(now)
 
     def _rebase(self, ssrc: int, seq: int, timestamp: int) -> None:
-        self._source_ssrc = ssrc
-        self._seq_offset = (self.out.next_seq - seq) % _SEQ_MOD
+        super()._rebase(ssrc, seq, timestamp)
         self._last_in_ts = timestamp
-        self._mapped_ts = self.out.timestamp_now()
-        self._ts_offset = (self._mapped_ts - timestamp) % _TS_MOD
+        self._mapped_ts = (timestamp + self._ts_offset) % _TS_MOD
 
     def _map_timestamp(self, timestamp: int) -> int:
         if self._num == self._den:

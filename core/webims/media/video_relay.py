@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .relay import Direction
 from .rtp import InboundStats, OutboundStream
-from .sync import mapped_timestamp
 from .video_codecs import VIDEO_CLOCK, VideoNegotiated, is_keyframe, relays
 
 __all__ = ["VideoForwarder", "video_routes", "HISTORY"]
@@ -36,26 +36,20 @@ def video_routes(source: VideoNegotiated, target: VideoNegotiated) -> dict[int, 
     return routes
 
 
-class VideoForwarder:
+class VideoForwarder(Direction):
     """Packets from one leg's video to the other's; ``forward`` is the source leg's RTP callback."""
 
     def __init__(self, *, source: VideoNegotiated, target: VideoNegotiated, out: OutboundStream,
                  send: Callable[[bytes], None], on_new_source: Callable[[], None],
                  on_keyframe: Callable[[], None], source_stats: InboundStats | None = None) -> None:
+        super().__init__(out, send, VIDEO_CLOCK, source_stats)
         self.routes = video_routes(source, target)
         self._encodings = {pt: codec.encoding_name.lower() for pt, codec in source.receive.items()}
-        self.out = out
-        self.send = send
         self.on_new_source = on_new_source
         self.on_keyframe = on_keyframe
-        self._enabled = True
         self.waiting_for_keyframe = False
-        self.source_ssrc: int | None = None
-        self._seq_offset = self._ts_offset = 0
         self._history: list[bytes | None] = [None] * HISTORY
         self.forwarded = self.dropped = self.retransmitted = 0
-        self._source_stats = source_stats
-        out.timestamp_at = self.timestamp_at
 
     def forward(self, payload_type: int, marker: int, seq: int, timestamp: int, ssrc: int,
                 payload: bytes) -> None:
@@ -76,16 +70,6 @@ class VideoForwarder:
         self.send(packet)
         self.forwarded += 1
 
-    @property
-    def enabled(self) -> bool:
-        return self._enabled
-
-    @enabled.setter
-    def enabled(self, value: bool) -> None:
-        if value and not self._enabled:
-            self.resync()  # after a pause the receiver needs a keyframe again: _rebase asks for one
-        self._enabled = value
-
     def retransmit(self, sequence_numbers: list[int]) -> None:
         """Resend what we still have of ``sequence_numbers`` (RFC 4585 §6.2.1), as it was sent."""
         for seq in sequence_numbers:
@@ -94,19 +78,7 @@ class VideoForwarder:
                 self.send(packet)
                 self.retransmitted += 1
 
-    def timestamp_at(self, now: float) -> int | None:
-        """Our timestamp for instant ``now`` by the source's last SR (sync.py), so audio and video stay in sync."""
-        if self._source_stats is None:
-            return None
-        return mapped_timestamp(self._source_stats.sender_report, self.source_ssrc, now, VIDEO_CLOCK, self._ts_offset)
-
-    def resync(self) -> None:
-        """Re-base on the next packet (after a pause or a new source leg)."""
-        self.source_ssrc = None
-
     def _rebase(self, ssrc: int, seq: int, timestamp: int) -> None:
-        self.source_ssrc = ssrc
-        self._seq_offset = (self.out.next_seq - seq) % _SEQ_MOD
-        self._ts_offset = (self.out.timestamp_now() - timestamp) % _TS_MOD
+        super()._rebase(ssrc, seq, timestamp)  # (after a pause too: the gate re-bases when it opens again)
         self.waiting_for_keyframe = True
         self.on_new_source()  # the receiver cannot decode a new source before its keyframe
