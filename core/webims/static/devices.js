@@ -1,6 +1,6 @@
 // devices.js — the browser's media devices as page modules list them in their settings (the voice module's
-// microphones and speakers, the video module's cameras): one enumeration, { id, label } per device, and the words
-// for why one could not be opened.
+// microphones and speakers, the video module's cameras): one enumeration, { id, label } per device, the words
+// for why one could not be opened, and her choices kept in localStorage.
 //
 //   import { listDevices } from "/static/devices.js";
 //   const { audioinput, audiooutput } = await listDevices({ audioinput: "Microphone", audiooutput: "Speaker" });
@@ -38,4 +38,23 @@ export function deviceProblem(error, device) {
     default:
       return `The ${device} could not be opened (${error.message || error.name}).`;
   }
+}
+
+// Her device choices, kept in localStorage under `key` (device ids and flags: no secrets). `types` names each
+// field and its typeof; a field of another type, or storage that cannot be read, is left out.
+export function loadChoices(key, types) {
+  try {
+    const saved = JSON.parse(localStorage.getItem(key) || "{}");
+    if (!saved || typeof saved !== "object") return {};
+    return Object.fromEntries(Object.keys(types).filter((name) => typeof saved[name] === types[name])
+      .map((name) => [name, saved[name]]));
+  } catch {
+    return {};
+  }
+}
+
+export function saveChoices(key, choices) {
+  try {
+    localStorage.setItem(key, JSON.stringify(choices));
+  } catch { /* storage full or disabled: the choice lasts for this page only */ }
 }

@@ -1,14 +1,16 @@
 // The camera: which one (kept in localStorage: a device id, no secret), whether new calls start with it on, and
 // opening it within the limits the gateway announced (video.settings), with the words for what went wrong.
 
-import { deviceProblem, listDevices } from "/static/devices.js";  // the core's, shared with the microphone
+// The core's, shared with the microphone:
+import { deviceProblem, listDevices, loadChoices, saveChoices } from "/static/devices.js";
 
 const SETTINGS_KEY = "webims.video.settings";
+const SETTINGS_TYPES = { camera: "string", startOn: "boolean" };
 
 export class Camera extends EventTarget {
   constructor() {
     super();
-    this.settings = { camera: "", startOn: true, ...loadSettings() };
+    this.settings = { camera: "", startOn: true, ...loadChoices(SETTINGS_KEY, SETTINGS_TYPES) };
     this.limits = { enabled: false };
   }
 
@@ -49,25 +51,7 @@ export class Camera extends EventTarget {
   choose(changes) {
     const switched = "camera" in changes && changes.camera !== this.settings.camera;
     this.settings = { ...this.settings, ...changes };
-    saveSettings(this.settings);
+    saveChoices(SETTINGS_KEY, this.settings);
     if (switched) this.dispatchEvent(new CustomEvent("camerachange"));
   }
-}
-
-function loadSettings() {
-  try {
-    const saved = JSON.parse(localStorage.getItem(SETTINGS_KEY) || "{}");
-    const settings = {};
-    if (typeof saved?.camera === "string") settings.camera = saved.camera;
-    if (typeof saved?.startOn === "boolean") settings.startOn = saved.startOn;
-    return settings;
-  } catch {
-    return {};
-  }
-}
-
-function saveSettings(settings) {
-  try {
-    localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
-  } catch { /* storage full or disabled: the choice lasts for this page only */ }
 }

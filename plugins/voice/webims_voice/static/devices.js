@@ -4,14 +4,16 @@
 // "microphone in use" indicator goes off); every call gets its own clone of the track, so muting one call
 // never mutes another. Choices are kept in localStorage (device ids and a flag: no secrets).
 
-import { deviceProblem, listDevices } from "/static/devices.js";  // the core's, shared with the camera
+// The core's, shared with the camera:
+import { deviceProblem, listDevices, loadChoices, saveChoices } from "/static/devices.js";
 
 const SETTINGS_KEY = "webims.voice.settings";
+const SETTINGS_TYPES = { microphone: "string", speaker: "string", processing: "boolean" };
 
 export class AudioDevices extends EventTarget {
   constructor() {
     super();
-    this.settings = { microphone: "", speaker: "", processing: true, ...loadSettings() };
+    this.settings = { microphone: "", speaker: "", processing: true, ...loadChoices(SETTINGS_KEY, SETTINGS_TYPES) };
     this._stream = null;
     this._opening = null;
   }
@@ -46,7 +48,7 @@ export class AudioDevices extends EventTarget {
     const reopen = ("microphone" in changes && changes.microphone !== this.settings.microphone)
       || ("processing" in changes && changes.processing !== this.settings.processing);
     this.settings = { ...this.settings, ...changes };
-    saveSettings(this.settings);
+    saveChoices(SETTINGS_KEY, this.settings);
     if (reopen && this._stream) {
       this.release();
       this.dispatchEvent(new CustomEvent("microphonechange"));
@@ -74,7 +76,7 @@ export class AudioDevices extends EventTarget {
         } catch (error) {
           if (error.name !== "OverconstrainedError" && error.name !== "NotFoundError") throw error;
           this.settings = { ...this.settings, microphone: "" };  // that microphone is gone: use the default one
-          saveSettings(this.settings);
+          saveChoices(SETTINGS_KEY, this.settings);
         }
       }
       return await navigator.mediaDevices.getUserMedia({ audio });
@@ -82,24 +84,4 @@ export class AudioDevices extends EventTarget {
       throw new Error(deviceProblem(error, "microphone"));
     }
   }
-}
-
-function loadSettings() {
-  try {
-    const saved = JSON.parse(localStorage.getItem(SETTINGS_KEY) || "{}");
-    if (!saved || typeof saved !== "object") return {};
-    const settings = {};
-    if (typeof saved.microphone === "string") settings.microphone = saved.microphone;
-    if (typeof saved.speaker === "string") settings.speaker = saved.speaker;
-    if (typeof saved.processing === "boolean") settings.processing = saved.processing;
-    return settings;
-  } catch {
-    return {};
-  }
-}
-
-function saveSettings(settings) {
-  try {
-    localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
-  } catch { /* storage full or disabled: the choice lasts for this page only */ }
 }
