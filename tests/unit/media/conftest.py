@@ -192,3 +192,13 @@ async def wait_for(predicate, timeout: float = 5.0, step: float = 0.05) -> None:
     with trio.fail_after(timeout):
         while not predicate():
             await trio.sleep(step)
+
+
+def drain(bridge) -> list:
+    """The bridge's events waiting now, without waiting for more."""
+    events = []
+    while True:
+        try:
+            events.append(bridge.events().receive_nowait())
+        except trio.WouldBlock:
+            return events

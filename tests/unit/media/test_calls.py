@@ -12,7 +12,7 @@ import trio
 from webims.media import CodecChosen, IceStateChanged, Leg, MediaConfig, MediaError, MediaMode, MediaTimeout
 from webims.media import open_media_engine
 
-from .conftest import TONE_BROWSER, TONE_PHONE, connect_outgoing_call, peak_frequency, wait_for
+from .conftest import TONE_BROWSER, TONE_PHONE, connect_outgoing_call, drain, peak_frequency, wait_for
 
 
 async def hear_each_other(browser, phone, seconds: float = 1.0) -> None:
@@ -48,15 +48,6 @@ async def test_the_standard_asyncio_loop_relays_as_uvloop_does(make_browser, pho
         await hear_each_other(browser, phone)
         stats = await bridge.stats()
         assert stats.mode is MediaMode.RELAY and stats.shortcut_received > 20 and stats.shortcut_sent > 20
-
-
-def drain(bridge) -> list:
-    events = []
-    while True:
-        try:
-            events.append(bridge.events().receive_nowait())
-        except trio.WouldBlock:
-            return events
 
 
 async def test_opus_browser_and_pcmu_phone_are_transcoded(engine, make_browser, phone):

@@ -13,7 +13,7 @@ from webims.service import CallMedia
 from webims.sip.sdp import SessionDescription
 from webims.testing.webrtc import BrowserHandle
 
-from .conftest import wait_for
+from .conftest import drain, wait_for
 from .video_peers import HEIGHT, WIDTH, VideoBrowser, VideoPhone
 
 VIDEO = CallMedia("video", ("VP8", "H264"), max_bitrate=1500)
@@ -58,15 +58,6 @@ def phone_sdp(phone, video=None, *, version=1, video_direction="sendrecv", video
 
 def section(sdp: str, kind: str):
     return next(m for m in SessionDescription.parse(sdp).media if m.media == kind)
-
-
-def drain(bridge) -> list:
-    events = []
-    while True:
-        try:
-            events.append(bridge.events().receive_nowait())
-        except trio.WouldBlock:
-            return events
 
 
 async def video_call_out(engine, browser, phone, video, media=VIDEO, **answer):
