@@ -100,18 +100,7 @@ SIPP_WATCHER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
     ]]>
   </send>
   <recv response="200"/>
-  <recv request="NOTIFY"/>
-  <send><![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]></send>
+  {notifies_after}
 </scenario>
 """
 SIPP_NOTIFY = """<recv request="NOTIFY"/>
@@ -366,7 +355,8 @@ async def sipp_watchers(lab: LabCore, workdir: Path, watchers: int, rounds: int,
     port = free_port()
     (run_dir / "watchers.csv").write_text("SEQUENTIAL\n" + "".join(f"{name}\n" for name in names))
     hold_ms = int(seconds * 1000)
-    scenario = SIPP_WATCHER.replace("{notifies}", "\n  ".join([SIPP_NOTIFY] * (rounds + 1)))
+    scenario = (SIPP_WATCHER.replace("{notifies}", "\n  ".join([SIPP_NOTIFY] * (rounds + 1)))
+                .replace("{notifies_after}", SIPP_NOTIFY))  # the last one: the subscription ended
     (run_dir / "watcher.xml").write_text(scenario.replace("{hold_ms}", str(hold_ms)))
     async with trio.open_nursery() as nursery:
         agents = Agents(await SipPeer().start(nursery), lab)
