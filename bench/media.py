@@ -1135,9 +1135,7 @@ async def sweep(args) -> None:
     rows = []
     try:
         for run, n in enumerate(args.calls):
-            row = {"calls": n, "interpreter": interpreter(), "webims": webims_location(),
-                   "cpus": os.cpu_count(), "cpu_model": cpu_model(),
-                   "window_s": args.seconds, "warmup_s": args.warmup}
+            row = new_row(args, n)
             relays = ([Baseline()] if not args.no_baseline else []) + \
                      ([Gateway(args)] if "gateway" in engines else []) + \
                      ([RtpEngineRelay(daemon, browser_leg, run)] if daemon else [])
@@ -1154,13 +1152,24 @@ async def sweep(args) -> None:
                         result = await measure(args, n, relay)
                 row[relay.name] = result
             compare(row)
-            rows.append(row)
-            print(json.dumps(row, indent=1), flush=True)
-            if args.json:
-                Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
+            report_row(args, rows, row)
     finally:
         if daemon is not None:
             daemon.close()
+
+
+def new_row(args, n: int, **about) -> dict:
+    """One N's row, before the relays' results: what ran it and on what."""
+    return {"calls": n, **about, "interpreter": interpreter(), "webims": webims_location(), "cpus": os.cpu_count(),
+            "cpu_model": cpu_model(), "window_s": args.seconds, "warmup_s": args.warmup}
+
+
+def report_row(args, rows: list, row: dict) -> None:
+    """Print a finished row, and write all rows so far to ``--json``."""
+    rows.append(row)
+    print(json.dumps(row, indent=1), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
 
 
 def webims_location() -> str:

@@ -35,7 +35,6 @@ import asyncio
 import fractions
 import gc
 import heapq
-import json
 import os
 import socket
 import struct
@@ -47,9 +46,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from media import (SO_TIMESTAMPNS, STAMP, TO_BROWSER, TO_IMS, Baseline, GcPauses, LoadGenerator,  # noqa: E402
                    PacketLoop, RtpEngineRelay, added_latency_and_loss, arrival_ns, browser_connected, browser_peer,
-                   cpu_model, direction_counts, interpreter, machine_busy_seconds, percentiles_ms,
-                   raise_open_files_limit, serve, set_up_calls, srtp_session, take_over, thread_cpu_seconds,
-                   trio_lateness, udp_drops, udp_socket, wait_for_quiet, webims_location)
+                   direction_counts, machine_busy_seconds, new_row, percentiles_ms, raise_open_files_limit,
+                   report_row, serve, set_up_calls, srtp_session, take_over, thread_cpu_seconds, trio_lateness,
+                   udp_drops, udp_socket, wait_for_quiet)
 from rtpengine import RtpEngine, cpu_seconds  # noqa: E402
 
 FPS = 30
@@ -555,9 +554,7 @@ async def sweep(args) -> None:
     rows = []
     try:
         for run, n in enumerate(args.calls):
-            row = {"calls": n, "video": f"VP8 {WIDTH}x{HEIGHT} {FPS} fps, {args.bitrate // 1000} kbit/s target",
-                   "interpreter": interpreter(), "webims": webims_location(), "cpus": os.cpu_count(),
-                   "cpu_model": cpu_model(), "window_s": args.seconds, "warmup_s": args.warmup}
+            row = new_row(args, n, video=f"VP8 {WIDTH}x{HEIGHT} {FPS} fps, {args.bitrate // 1000} kbit/s target")
             relays = ([Baseline()] if not args.no_baseline else []) + \
                      ([Gateway(args)] if "gateway" in engines else []) + \
                      ([RtpEngineRelay(daemon, "webrtc", run)] if daemon else [])
@@ -566,10 +563,7 @@ async def sweep(args) -> None:
                 with trio.fail_after(30 + 0.5 * n + args.warmup + args.quiet_wait + args.seconds + 90):
                     row[relay.name] = await measure(args, n, relay)
             compare(row)
-            rows.append(row)
-            print(json.dumps(row, indent=1), flush=True)
-            if args.json:
-                Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
+            report_row(args, rows, row)
     finally:
         if daemon is not None:
             daemon.close()
