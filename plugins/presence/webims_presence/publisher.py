@@ -16,6 +16,7 @@ import trio
 from webims import log
 from webims.context import RegistrationContext
 from webims.errors import IdentityError
+from webims.ims.alarm import Alarm
 from webims_presence.goodbye import say_goodbye
 from webims_presence.pidf import CONTENT_TYPE
 from webims_presence.publication import Outcome, Publication, PublishRequest
@@ -34,8 +35,7 @@ class Publisher:
         self.on_problem = on_problem
         self.remove_within = remove_within
         self.problem = ""
-        self._due = math.inf
-        self._wake = trio.Event()
+        self._alarm = Alarm()  # the next PUBLISH
 
     def publish(self, document: bytes | None) -> None:
         """Make ``document`` her published state (None: remove it); sent at once if it changed."""
@@ -49,17 +49,13 @@ class Publisher:
         self._plan(0.0)
 
     def _plan(self, after: float) -> None:
-        self._due = trio.current_time() + after
-        self._wake.set()
+        self._alarm.set(trio.current_time() + after)
 
     async def run(self) -> None:
         try:
             while True:
-                with trio.move_on_at(self._due):
-                    await self._wake.wait()
-                    self._wake = trio.Event()
-                    continue
-                self._due = math.inf
+                await self._alarm.ring()
+                self._alarm.due = math.inf
                 await self._send_next()
         finally:
             self.publication.document = None
@@ -81,7 +77,7 @@ class Publisher:
     async def _follow(self, outcome: Outcome, status: int) -> None:
         if outcome.after is not None:
             jitter = random.uniform(0.9, 1.0) if outcome.published else 1.0
-            self._due = min(self._due, trio.current_time() + outcome.after * jitter)
+            self._alarm.due = min(self._alarm.due, trio.current_time() + outcome.after * jitter)
         if outcome.problem or outcome.published:
             if outcome.problem:
                 _log.warning("publish.failed", identity=self.identity, status=status)

@@ -22,6 +22,7 @@ import trio
 from webims import log
 from webims.context import DialogClaim, RegistrationContext
 from webims.errors import IdentityError
+from webims.ims.alarm import Alarm
 from webims.ims.endpoint import ServerTransaction
 from webims.sip import RemoteProtocolError, Request, Response, SubscriptionState, new_tag
 from webims.sip.dialog import Dialog
@@ -95,9 +96,8 @@ class Subscription:
         self.key: tuple[str, str] | None = None
         self.state, self.reason = "init", ""
         self.failures = 0
-        self._due = 0.0  # trio time of the next SUBSCRIBE; inf: none planned
+        self._alarm = Alarm(0.0)  # the next SUBSCRIBE; due inf: none planned
         self._generation = 0  # bumped by every outside change of plan, so a late response cannot undo it
-        self._wake = trio.Event()
         self._state_changed = trio.Event()
 
     # --- the task ----------------------------------------------------------------------------------------------
@@ -105,14 +105,11 @@ class Subscription:
     async def run(self) -> None:
         try:
             while True:
-                with trio.move_on_at(self._due):
-                    await self._wake.wait()
-                    self._wake = trio.Event()
-                    continue  # the plan changed: look at the new due time
+                await self._alarm.ring()
                 generation = self._generation
                 due = await self._subscribe()
                 if generation == self._generation:
-                    self._due = due
+                    self._alarm.due = due
         finally:
             await say_goodbye(self._unsubscribe, self.sip.unsubscribe_within, f"{self.watched.event} subscription")
             self._forget_dialog()
@@ -137,8 +134,7 @@ class Subscription:
 
     def _plan(self, due: float) -> None:
         self._generation += 1
-        self._due = due
-        self._wake.set()
+        self._alarm.set(due)
 
     # --- SUBSCRIBE -------------------------------------------------------------------------------------------
 
@@ -265,7 +261,7 @@ class Subscription:
         if state.state in ("active", "pending"):
             await self._set_state(state.state, "")
             due = trio.current_time() + max(1.0, state.expires * 0.8) if state.expires is not None else math.inf
-            if due < self._due:  # the notifier shortened the subscription (RFC 6665 §4.1.3)
+            if due < self._alarm.due:  # the notifier shortened the subscription (RFC 6665 §4.1.3)
                 self._plan(due)
             return
         plan = resubscribe.after_termination(state.reason, state.retry_after)
