@@ -80,6 +80,19 @@ async def test_logout_removes_the_publication(gateway, logged_in, ims):
     await removal.reply(200)
 
 
+async def test_her_next_login_publishes_the_status_she_chose_last(gateway, logged_in, webims_browser, ims):
+    tab, _, _ = await logged_in(gateway)
+    await tab.request("presence", "status.set", {"activity": "in-a-meeting", "note": "Back at 3"})
+    modify = await ims.next("PUBLISH")
+    await modify.reply(200, headers=[("SIP-ETag", "e2")])
+    await tab.request("auth", "logout")
+    await (await ims.next("PUBLISH")).reply(200)  # the removal
+    tab, publish, _ = await logged_in(gateway)
+    assert status_of(publish) == PresenceStatus("open", "in-a-meeting", "Back at 3")
+    status = await event_where(tab, "status", lambda body: bool(body["identities"]))
+    assert status["identities"][0]["chosen"] == {"basic": "open", "activity": "in-a-meeting", "note": "Back at 3"}
+
+
 async def test_a_call_session_shows_on_the_phone_until_it_ends(gateway, logged_in, ims):
     tab, _, _ = await logged_in(gateway)
     context = gateway.contexts.get("mary")

@@ -1,9 +1,10 @@
-"""The embedded SQLite store: contacts and decisions per owner, edits all or nothing."""
+"""The embedded SQLite store: contacts, decisions and her last chosen status per owner, edits all or nothing."""
 
 import pytest
 
 from webims_presence import contacts as contact_list
 from webims_presence.contacts import Contact, ContactError
+from webims_presence.status import CLOSED, PresenceStatus
 from webims_presence.store import SqliteStore
 
 
@@ -27,3 +28,15 @@ async def test_a_refused_edit_changes_nothing(tmp_path):
     with pytest.raises(ContactError):
         await mary.edit_contacts(lambda c: contact_list.added(c, Contact("sip:bob@ims.test"), 10))
     assert await mary.contacts() == (Contact("sip:bob@ims.test"),)
+
+
+async def test_her_last_chosen_status_is_kept_per_owner_across_reopening(tmp_path):
+    store = SqliteStore(tmp_path / "p.sqlite")
+    mary, bob = store.for_owner("sip:mary@ims.test"), store.for_owner("sip:bob@ims.test")
+    assert await mary.saved_status() is None
+    await mary.save_status(PresenceStatus("open", "busy", "Writing"))
+    await mary.save_status(CLOSED)
+    await bob.save_status(PresenceStatus("open", "away", ""))
+    store.close()
+    mary = SqliteStore(tmp_path / "p.sqlite").for_owner("sip:mary@ims.test")
+    assert await mary.saved_status() == CLOSED

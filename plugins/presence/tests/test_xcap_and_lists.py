@@ -3,7 +3,7 @@ server (RFC 4662), against a fake XCAP server and the fake IMS core."""
 
 import trio
 
-from webims_presence.pidf import build_pidf
+from webims_presence.pidf import build_pidf, parse_pidf
 from webims_presence.pres_rules import parse_pres_rules
 from webims_presence.resource_lists import contacts_from_resource_lists
 from webims_presence.status import PresenceStatus
@@ -11,6 +11,7 @@ from webims_presence.status import PresenceStatus
 LISTS = "/xcap-root/resource-lists/users/sip:mary@ims.test/index"
 RULES = "/xcap-root/pres-rules/users/sip:mary@ims.test/index"
 SERVICES = "/xcap-root/rls-services/users/sip:mary@ims.test/index"
+STATUS = "/xcap-root/pidf-manipulation/users/sip:mary@ims.test/index"
 
 
 async def test_contacts_and_decisions_are_her_xcap_documents(start_gateway, logged_in, ims, xcap):
@@ -23,6 +24,29 @@ async def test_contacts_and_decisions_are_her_xcap_documents(start_gateway, logg
     decided = await tab.request("presence", "watcher.decide", {"watcher": "sip:eve@ims.test", "decision": "block"})
     assert decided["enforced"] is True
     assert parse_pres_rules(xcap.documents[RULES][0]).blocked == {"sip:eve@ims.test"}
+
+
+async def test_her_chosen_status_is_her_pidf_manipulation_document_and_her_next_login_starts_from_it(
+        start_gateway, logged_in, ims, xcap):
+    gateway = await start_gateway(xcap_root=xcap.root)
+    tab, publish, _ = await logged_in(gateway)
+    assert parse_pidf(publish.body).status() == PresenceStatus()  # nothing saved yet: available
+    await tab.request("presence", "status.set", {"activity": "busy", "note": "On a deadline"})
+    await (await ims.next("PUBLISH")).reply(200, headers=[("SIP-ETag", "e2")])
+    saved = parse_pidf(xcap.documents[STATUS][0])
+    assert saved.entity == "sip:mary@ims.test" and saved.status() == PresenceStatus("open", "busy", "On a deadline")
+    await tab.request("auth", "logout")
+    await (await ims.next("PUBLISH")).reply(200)
+    _, publish, _ = await logged_in(gateway)
+    assert parse_pidf(publish.body).status() == PresenceStatus("open", "busy", "On a deadline")
+
+
+async def test_a_saved_status_the_page_cannot_offer_is_not_restored(start_gateway, logged_in, xcap):
+    xcap.change_elsewhere(STATUS, build_pidf("sip:mary@ims.test", PresenceStatus("open", "sleeping", "zzz"),
+                                             tuple_id="t", person_id="p"))
+    gateway = await start_gateway(xcap_root=xcap.root)
+    _, publish, _ = await logged_in(gateway)
+    assert parse_pidf(publish.body).status() == PresenceStatus()
 
 
 async def test_a_document_changed_elsewhere_is_read_again_and_the_edit_applied_to_it(

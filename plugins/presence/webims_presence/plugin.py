@@ -70,7 +70,7 @@ class PresencePlugin:
                                    one_of("default", "all")),
             "away_after_seconds": Setting((int, float), 30, "without a tab this long she shows away; 0: never",
                                           _seconds(0, 86400)),
-            "store_path": Setting(str, "presence.sqlite", "SQLite file of contacts and decisions (no XCAP root)"),
+            "store_path": Setting(str, "presence.sqlite", "SQLite file of contacts, decisions and saved status (no XCAP root)"),
             "xcap_root": Setting(str, "", "XCAP root URL for resource-lists and pres-rules; empty: SQLite",
                                  _http_url),
             "max_contacts": Setting(int, 1000, "longest contact list", in_range(1, 10000)),

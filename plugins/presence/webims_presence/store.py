@@ -1,8 +1,8 @@
-"""Where her contact list and her decisions on watchers are kept.
+"""Where her contact list, her decisions on watchers and the status she last chose are kept.
 
 Two kinds of store, one interface (:class:`UserStore`): the embedded SQLite file of the gateway (the default),
-and her XCAP documents on the operator's XCAP server (resource-lists for contacts, pres-rules for decisions),
-which the IMS presence server also reads, so that her decisions are enforced there. Edits are functions of the
+and her XCAP documents on the operator's XCAP server (resource-lists for contacts, pres-rules for decisions,
+pidf-manipulation for her status), which the IMS presence server also reads, so that her decisions are enforced there. Edits are functions of the
 current value: the store applies them to what it holds now, which for XCAP may have been changed by another
 client meanwhile (a 412 on If-Match brings a fresh copy and the edit again).
 """
@@ -19,6 +19,7 @@ import trio
 
 from webims_presence.contacts import Contact
 from webims_presence.pres_rules import Decisions
+from webims_presence.status import PresenceStatus
 
 ContactsEdit = Callable[[tuple[Contact, ...]], tuple[Contact, ...]]
 DecisionsEdit = Callable[[Decisions], Decisions]
@@ -42,6 +43,9 @@ class UserStore(Protocol):
     async def edit_decisions(self, edit: DecisionsEdit) -> Decisions: ...
     # Tell a resource list server that ``service_uri`` stands for her contact list (RFC 4826 §4).
     async def provide_list_service(self, service_uri: str) -> None: ...
+    # The status she chose last, so that her next login shows it again (None: she never chose one).
+    async def saved_status(self) -> PresenceStatus | None: ...
+    async def save_status(self, status: PresenceStatus) -> None: ...
 
 
 _SCHEMA = """
@@ -51,6 +55,8 @@ CREATE TABLE IF NOT EXISTS contacts (
 CREATE TABLE IF NOT EXISTS decisions (
     owner TEXT NOT NULL, watcher TEXT NOT NULL,
     decision TEXT NOT NULL CHECK (decision IN ('allow', 'block')), PRIMARY KEY (owner, watcher));
+CREATE TABLE IF NOT EXISTS statuses (
+    owner TEXT PRIMARY KEY, basic TEXT NOT NULL, activity TEXT, note TEXT NOT NULL);
 """
 
 
@@ -105,6 +111,12 @@ class SqliteUserStore:
     async def provide_list_service(self, service_uri: str) -> None:
         raise StoreError("A resource list server reads her list from XCAP: the operator must set xcap_root.")
 
+    async def saved_status(self) -> PresenceStatus | None:
+        return await self.store.run(_read_status, self.owner)
+
+    async def save_status(self, status: PresenceStatus) -> None:
+        await self.store.run(_write_status, self.owner, status)
+
 
 def _read_contacts(db: sqlite3.Connection, owner: str) -> tuple[Contact, ...]:
     rows = db.execute("SELECT uri, display_name, grp FROM contacts WHERE owner = ? ORDER BY position", (owner,))
@@ -133,6 +145,16 @@ def _edit_decisions(db: sqlite3.Connection, owner: str, edit: DecisionsEdit) -> 
                        [(owner, w, "allow") for w in decisions.allowed] +
                        [(owner, w, "block") for w in decisions.blocked])
     return decisions
+
+
+def _read_status(db: sqlite3.Connection, owner: str) -> PresenceStatus | None:
+    row = db.execute("SELECT basic, activity, note FROM statuses WHERE owner = ?", (owner,)).fetchone()
+    return None if row is None else PresenceStatus(*row)
+
+
+def _write_status(db: sqlite3.Connection, owner: str, status: PresenceStatus) -> None:
+    db.execute("INSERT OR REPLACE INTO statuses VALUES (?, ?, ?, ?)",
+               (owner, status.basic, status.activity, status.note))
 
 
 class _transaction:

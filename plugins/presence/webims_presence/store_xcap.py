@@ -1,6 +1,7 @@
-"""Her contacts and decisions as XCAP documents (RFC 4825): resource-lists (RFC 4826) and pres-rules
-(RFC 5025) under her default public identity as XUI. The presence server reads the pres-rules, so a decision
-taken here is enforced in the IMS.
+"""Her contacts, decisions and chosen status as XCAP documents (RFC 4825): resource-lists (RFC 4826),
+pres-rules (RFC 5025) and pidf-manipulation (RFC 4827) under her default public identity as XUI. The presence
+server reads the pres-rules, so a decision taken here is enforced in the IMS; a presence server that reads
+pidf-manipulation also shows her chosen status while she has no publication.
 """
 
 from __future__ import annotations
@@ -8,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from webims_presence import pres_rules, resource_lists, rlmi
+from webims_presence import pidf, pres_rules, resource_lists, rlmi
 from webims_presence.contacts import Contact
 from webims_presence.pres_rules import Decisions
+from webims_presence.status import PresenceStatus
 from webims_presence.store import ContactsEdit, DecisionsEdit, StoreError
 from webims_presence.xcap_client import XcapClient, XcapError
 from webims_presence.xmldoc import DocumentError
@@ -70,6 +72,8 @@ class XcapUserStore:
         self.lists = XcapDocument(client, "resource-lists", xui, resource_lists.CONTENT_TYPE)
         self.rules = XcapDocument(client, "pres-rules", xui, pres_rules.CONTENT_TYPE)
         self.services = XcapDocument(client, "rls-services", xui, rlmi.RLS_SERVICES_TYPE)
+        self.status = XcapDocument(client, "pidf-manipulation", xui, pidf.CONTENT_TYPE)
+        self.xui = xui
 
     async def provide_list_service(self, service_uri: str) -> None:
         # RFC 4826 §4.2: the service names her list by its XCAP URI, node selector included.
@@ -96,6 +100,13 @@ class XcapUserStore:
             decisions = edit(self._decisions(body))
             return decisions, pres_rules.build_pres_rules(decisions)
         return await self.rules.edit(rewrite)
+
+    async def saved_status(self) -> PresenceStatus | None:
+        return self._read(await self.status.load(), lambda body, limit: pidf.parse_pidf(body, limit).status(), None)
+
+    async def save_status(self, status: PresenceStatus) -> None:
+        document = pidf.build_pidf(self.xui, status, tuple_id="webims", person_id="pwebims")
+        await self.status.edit(lambda current: (None, document))
 
     def _contacts(self, body: bytes | None) -> tuple[Contact, ...]:
         return self._read(body, resource_lists.contacts_from_resource_lists, ())

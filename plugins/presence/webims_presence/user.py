@@ -24,7 +24,7 @@ from webims_presence.contacts import Contact
 from webims_presence.list_watch import ListWatch
 from webims_presence.pidf import build_pidf
 from webims_presence.publisher import Publisher
-from webims_presence.status import PresenceStatus, shown_status
+from webims_presence.status import PresenceStatus, StatusError, chosen_from_browser, shown_status
 from webims_presence.store import ContactsEdit, StoreError, UserStore
 from webims_presence.subscription import NotifyRoutes, SipSide
 from webims_presence.watchers import Watchers
@@ -72,6 +72,7 @@ class PresenceUser:
         self._reconnecting = False
         self._tuple_id = f"wi{secrets.token_hex(4)}"
         self._last_status: dict[str, Any] | None = None
+        self._restored = PresenceStatus()  # what a login starts from: the status she chose last, if any
 
     # --- lifetime ----------------------------------------------------------------------------------------------
 
@@ -96,6 +97,7 @@ class PresenceUser:
         try:
             self.contacts = await self.store.contacts()
             self.watchers.decisions = await self.store.decisions()
+            self._restored = _choosable(await self.store.saved_status())
         except StoreError as error:
             self.store_problem = error.reason
             _log.warning("store.load_failed", impi=self.context.private_identity, reason=error.reason)
@@ -166,13 +168,17 @@ class PresenceUser:
                                   self.config.shutdown_seconds)
             self.publishers[identity] = (publisher, self._start(publisher.run))
             # an identity added to her set shows what the others show
-            self.chosen.setdefault(identity, next(iter(self.chosen.values()), PresenceStatus()))
+            self.chosen.setdefault(identity, next(iter(self.chosen.values()), self._restored))
         await self._publish()
 
     async def set_status(self, chosen: PresenceStatus, identity: str | None) -> None:
         for uri in [identity] if identity else self._published_identities():
             self.chosen[uri] = chosen
         await self._publish()
+        try:
+            await self.store.save_status(chosen)  # her next login starts from it
+        except StoreError as error:
+            _log.warning("store.status_not_saved", impi=self.context.private_identity, reason=error.reason)
 
     @property
     def on_the_phone(self) -> bool:
@@ -283,3 +289,14 @@ async def fetch_presence(user: PresenceUser, uri: str) -> dict[str, Any]:
         return {**fetched[-1].to_json(), "subscription": "fetched", "reason": ""}
     reason = watch.reason or ("" if answered else "The presence server did not answer in time.")
     return {"basic": "unknown", "activity": None, "note": "", "subscription": watch.state, "reason": reason}
+
+
+def _choosable(saved: PresenceStatus | None) -> PresenceStatus:
+    """A saved status she could choose in the page; else (none saved, or written by another client with an
+    activity the page does not offer) the default."""
+    if saved is None:
+        return PresenceStatus()
+    try:
+        return chosen_from_browser(saved.to_json(), PresenceStatus())
+    except StatusError:
+        return PresenceStatus()

@@ -8,8 +8,20 @@ import time
 import pytest
 import trio
 
+from webims_presence.xcap_client import XcapClient
+
 AUTH = {"keepalive_interval": 1, "grace_seconds": 10, "shutdown_seconds": 0.5}
 PASSWORDS = {"mary": "mary-secret", "bob": "bob-secret", "carol": "carol-secret"}
+
+
+@pytest.fixture(autouse=True)
+async def no_saved_status(lab_core):
+    """Each test's logins start from "available": the lab's XCAP server keeps the status an earlier test saved
+    (her pidf-manipulation document), so it is removed first."""
+    for username, password in PASSWORDS.items():
+        client = XcapClient(f"http://{lab_core.host}:{lab_core.port}/xcap-root", username, password)
+        path = client.document_path("pidf-manipulation", f"sip:{username}@{lab_core.domain}")
+        assert (await client.request("DELETE", path)).status in (200, 404)
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 import pytest
 
-from webims_presence import pres_rules
+from webims_presence import pidf, pres_rules
 from webims_presence.pres_rules import Decisions
+from webims_presence.status import PresenceStatus
 from webims_presence.xcap_client import XcapClient
 
 pytestmark = pytest.mark.interop
@@ -33,3 +34,14 @@ async def test_nobody_else_reads_her_documents(lab_core):
     assert (await client(lab_core, "mary", "wrong").get(path)).status == 401
     other_identity = client(lab_core).document_path("pres-rules", "tel:+15550100")  # hers too: same AOR
     assert (await client(lab_core).get(other_identity)).status in (200, 404)
+
+
+async def test_she_keeps_her_chosen_status_as_a_pidf_manipulation_document(lab_core):
+    """RFC 4827: where the presence service keeps the status she chose last, for her next login."""
+    mary = client(lab_core)
+    path = mary.document_path("pidf-manipulation", "sip:mary@ims.test")
+    status = PresenceStatus("open", "busy", "Writing the report")
+    document = pidf.build_pidf("sip:mary@ims.test", status, tuple_id="webims", person_id="pwebims")
+    assert (await mary.put(path, document, pidf.CONTENT_TYPE)).status == 200
+    read = await mary.get(path)
+    assert read.status == 200 and pidf.parse_pidf(read.body).status() == status
