@@ -258,8 +258,11 @@ int rtpload_run(struct loop *loop) {
             reset(loop);
             loop->reset_requested = 0;
         }
-        if (loop->window_changed) {  /* both ends at once: a packet is counted as sent and received, or neither */
-            loop->window_start = loop->next_window_start;
+        if (loop->window_changed) {
+            /* Both ends at once, and never a start before now: a packet sent before we took the window up was
+             * not counted as sent, so it must not count as received either. */
+            int64_t now_ns = realtime_ns();
+            loop->window_start = loop->next_window_start > now_ns ? loop->next_window_start : now_ns;
             loop->window_end = loop->next_window_end;
             loop->window_changed = 0;
         }
