@@ -12,7 +12,7 @@ the modules behind them, one per object:
 - :mod:`.rtp`, :mod:`.rtcp` — streams and reports; :mod:`.codecs`, :mod:`.video_codecs` — what each leg negotiated
 """
 
-from .bridge import BridgeStats, VideoStats
+from .bridge import BridgeStats, LegQuality, VideoStats
 from .config import MediaConfig
 from .engine import Bridge, MediaEngine, open_media_engine
 from .errors import MediaError
@@ -21,6 +21,6 @@ from .events import (CodecChosen, DtmfReceived, IceStateChanged, KeyframeNeeded,
 
 __all__ = [
     "Bridge", "BridgeStats", "CodecChosen", "DtmfReceived", "IceStateChanged", "KeyframeNeeded", "Leg",
-    "MediaConfig", "MediaEngine", "MediaError", "MediaEvent", "MediaMode", "MediaTimeout", "NegotiationNeeded",
+    "LegQuality", "MediaConfig", "MediaEngine", "MediaError", "MediaEvent", "MediaMode", "MediaTimeout", "NegotiationNeeded",
     "VideoChanged", "VideoStats", "open_media_engine",
 ]

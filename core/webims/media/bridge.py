@@ -47,11 +47,12 @@ from .events import (CodecChosen, DtmfReceived, IceStateChanged, Leg, MediaEvent
                      NegotiationNeeded)
 from .ims_leg import ImsLeg
 from .relay import Forwarder
+from .rtcp import LegQuality
 from .sync import ntp_now
 from .transcode import Transcoder
 from .video_codecs import VideoPolicy
 
-__all__ = ["CallBridge", "BridgeStats", "VideoStats"]
+__all__ = ["CallBridge", "BridgeStats", "LegQuality", "VideoStats"]
 
 log = webims.log.get("media")
 _HOUSEKEEPING_PERIOD = 1.0
@@ -72,6 +73,8 @@ class BridgeStats:
     encoded_packets: int
     ims_round_trip: float | None
     video: VideoStats | None = None
+    # The IMS leg's audio both ways, from our reception and the phone's RTCP (None before the IMS leg has media).
+    ims_quality: LegQuality | None = None
     # Browser-leg packets that took the SRTP shortcut (srtp_shortcut.py) rather than aiortc's path.
     shortcut_received: int = 0
     shortcut_sent: int = 0
@@ -270,6 +273,7 @@ class CallBridge:
             encoded_packets=sum(t.encoded_packets for t in transcoders),
             ims_round_trip=self.ims.audio.rtcp.round_trip,
             video=self.video.stats(),
+            ims_quality=self.ims.audio.rtcp.quality() if self.ims.negotiated is not None else None,
             shortcut_received=self.browser.shortcut_received if self.browser else 0,
             shortcut_sent=self.browser.shortcut_sent if self.browser else 0,
             synced=self._synced(),

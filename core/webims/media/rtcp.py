@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable
 
+import attrs
 from aiortc import clock
 from aiortc.rtp import (RtcpByePacket, RtcpPacket, RtcpPsfbPacket, RtcpReceiverInfo, RtcpRrPacket,
                         RtcpRtpfbPacket, RtcpSdesPacket, RtcpSenderInfo, RtcpSourceInfo, RtcpSrPacket)
@@ -20,11 +21,27 @@ from aiortc.rtp import (RtcpByePacket, RtcpPacket, RtcpPsfbPacket, RtcpReceiverI
 from .rtp import InboundStats, OutboundStream
 from .sync import SenderReport, ntp_now
 
-__all__ = ["RtcpReporter", "RTCP_INTERVAL"]
+__all__ = ["RtcpReporter", "RTCP_INTERVAL", "LegQuality"]
 
 # RFC 3550 §6.2: 5 s minimum, randomised by [0.5, 1.5] (§6.3.1) so calls started together spread out.
 RTCP_INTERVAL = 5.0
 _SDES_CNAME = 1
+
+
+@attrs.frozen
+class LegQuality:
+    """How a leg fares both ways, in a person's units: what we lost of the peer's stream and its jitter (our
+    reception), what the peer says it lost of ours and its jitter (its last report block), and the round trip
+    (RFC 3550 §6.4). None where nothing says it yet."""
+
+    received_loss_pct: float | None
+    received_jitter_ms: float | None
+    sent_loss_pct: float | None
+    sent_jitter_ms: float | None
+    round_trip_ms: float | None
+
+    def to_json(self) -> dict[str, float | None]:
+        return attrs.asdict(self)
 
 
 class RtcpReporter:
@@ -37,6 +54,7 @@ class RtcpReporter:
         self.next_report = time.monotonic() + RTCP_INTERVAL * random.uniform(0.1, 0.6)
         self.round_trip: float | None = None
         self.remote_fraction_lost = 0
+        self.remote_jitter: int | None = None  # of our stream, in its timestamp units; None: no report block yet
         self.last_received: float | None = None
         self.on_feedback: Callable[[RtcpPsfbPacket | RtcpRtpfbPacket], None] = lambda packet: None
         self._sent_since_report = 0
@@ -108,8 +126,20 @@ class RtcpReporter:
                                  highest_sequence=highest & 0xFFFFFFFF, jitter=jitter,
                                  lsr=stats.lsr, dlsr=dlsr)]
 
+    def quality(self) -> LegQuality:
+        inbound, reported = self.inbound, self.remote_jitter is not None
+        receiving = inbound.ssrc is not None and inbound.expected > 0
+        return LegQuality(
+            received_loss_pct=round(100 * max(0, inbound.expected - inbound.received) / inbound.expected, 1)
+            if receiving else None,
+            received_jitter_ms=round(1000 * inbound.jitter / inbound.clock_rate, 1) if receiving else None,
+            sent_loss_pct=round(100 * self.remote_fraction_lost / 256, 1) if reported else None,
+            sent_jitter_ms=round(1000 * self.remote_jitter / self.outbound.clock_rate, 1) if reported else None,
+            round_trip_ms=round(1000 * self.round_trip, 1) if self.round_trip is not None else None)
+
     def _read_block(self, block: RtcpReceiverInfo) -> None:
         self.remote_fraction_lost = block.fraction_lost
+        self.remote_jitter = block.jitter
         if block.lsr:
             # RFC 3550 §6.4.1: RTT = arrival - LSR - DLSR, all in 1/65536 s units.
             arrival = (clock.current_ntp_time() >> 16) & 0xFFFFFFFF

@@ -2,66 +2,18 @@
 the call's media bridge, and the bridge's KeyframeNeeded becomes an INFO in the call's dialog. What the bridge
 does with them (PLI to the browser, when it raises KeyframeNeeded): tests/unit/media/test_video.py."""
 
-import attrs
 import pytest
 import trio
 
 from webims.media import KeyframeNeeded
-from webims.sip import new_tag
-from webims.sip.dialog import Dialog, dialog_response
+from webims.sip.media_control import MEDIA_TYPE as MEDIA_CONTROL
 from webims.sip.media_control import PICTURE_FAST_UPDATE, MediaControl
-from webims.testing.fake_ims import FakeAccount
-
-MARY = FakeAccount("secret", ["sip:mary@ims.test"])
-SETTINGS = {"auth": {"shutdown_seconds": 0.2},
-            "voice": {"browser_addresses": ["127.0.0.1"], "ims_port_min": 43000, "ims_port_max": 43999}}
-MEDIA_CONTROL = "application/media_control+xml"
-BOBS_SDP = (b"v=0\r\no=bob 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-            b"m=audio 49170 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n")
-
-
-@attrs.define
-class BobsPhone:
-    """Bob's side of the call, played by the fake IMS core: answers Mary's INVITE, sends INFO in the dialog."""
-
-    ims: object
-    dialog: Dialog | None = None
-
-    async def answer_marys_invite(self) -> None:
-        incoming = await self.ims.expect("INVITE")
-        ok = dialog_response(incoming.request, 200, to_tag=new_tag(),
-                             contact=f"<sip:bob@127.0.0.1:{self.ims.address.port}>",
-                             headers=[("Content-Type", "application/sdp")], body=BOBS_SDP)
-        await incoming.respond(ok)
-        self.dialog = Dialog.from_uas(incoming.request, ok)
-
-    async def info(self, body: bytes, content_type: str = MEDIA_CONTROL):
-        return await self._send("INFO", body=body, content_type=content_type)
-
-    async def hang_up(self):
-        return await self._send("BYE")
-
-    async def _send(self, method: str, **body):
-        agent = self.ims.agent(self.ims.bindings["mary"].source)
-        return await agent.send(agent.with_via(self.dialog.create_request(method, **body)), authenticate=False)
 
 
 @pytest.fixture
-async def call(webims_gateway, webims_browser, webrtc_browser, fake_ims):
-    """Mary's answered call to Bob: (Bob's phone, the gateway's call, what reached the bridge's operation)."""
-    ims = await fake_ims({"mary": MARY})
-    gateway = await webims_gateway({"auth": True, "voice": True}, ims={"proxy": ims.uri}, settings=SETTINGS)
-    tab = await webims_browser(gateway)
-    await tab.request("auth", "login", {"username": "mary", "password": "secret"})
-    browser = webrtc_browser(("PCMU",))
-    bob = BobsPhone(ims)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(bob.answer_marys_invite)
-        started = await tab.request("voice", "call.start", {"target": "sip:bob@ims.test",
-                                                            "sdp": await browser.offer()})
-    await browser.accept_answer(started["sdp"])
-    await tab.next_event("voice", "call.answered")
-    the_call = gateway.plugins.services["voice"].plugin.calls[started["call"]]
+async def call(answered_call):
+    """(Bob's phone, the gateway's call, what reached the bridge's keyframe operation)."""
+    the_call = answered_call.call
     passed_on = []
     keyframe_request = the_call.bridge.accept_ims_keyframe_request
 
@@ -70,8 +22,7 @@ async def call(webims_gateway, webims_browser, webrtc_browser, fake_ims):
         await keyframe_request()
 
     the_call.bridge.accept_ims_keyframe_request = recorded
-    yield bob, the_call, passed_on
-    await bob.hang_up()  # else the gateway's own BYE at shutdown waits for an answer nobody gives
+    return answered_call.bob, the_call, passed_on
 
 
 async def until(predicate, timeout: float = 2) -> None:

@@ -26,7 +26,7 @@ from webims.addressing import target_uri
 
 STATIC = Path(__file__).parent / "static"
 MESSAGES = {"call.start", "call.candidate", "call.accept", "call.reject", "call.hangup", "call.hold", "call.dtmf",
-            "call.transfer", "call.list", "call.reattach"}
+            "call.transfer", "call.list", "call.reattach", "call.quality"}
 DTMF_DIGITS = set("0123456789*#ABCD")
 _log = log.get("voice")
 
@@ -247,6 +247,14 @@ class VoicePlugin:
             await in_dialog.send_dtmf_info(call, digits.upper())
         else:
             await call.bridge.send_dtmf(digits.upper(), to=Leg.IMS)
+
+    async def _quality(self, call, body, session):
+        """The IMS leg's audio both ways (the page measures its own leg with getStats)."""
+        try:
+            stats = await call.bridge.stats()
+        except MediaError:
+            return {"ims": None}  # the call's media has just ended
+        return {"ims": stats.ims_quality.to_json() if stats.ims_quality is not None else None}
 
     async def _transfer(self, call, body, session):
         if call.state != "active":

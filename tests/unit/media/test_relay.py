@@ -7,7 +7,7 @@ import attrs
 from webims.media.codecs import OPUS, PCMA, PCMU, Negotiated, telephone_event
 from webims.media.dtmf import EventReader, scale_duration
 from webims.media.relay import Forwarder
-from webims.media.rtcp import RtcpReporter
+from webims.media.rtcp import LegQuality, RtcpReporter
 from webims.media.rtp import InboundStats, OutboundStream, parse_rtp
 
 
@@ -108,3 +108,24 @@ def test_rtcp_reports_what_was_sent_and_received_and_reads_round_trip():
     ours.receive(peer.report())
     assert ours.round_trip is not None and 0 <= ours.round_trip < 1
     assert b"gw" in report and ours.bye()[-8:-4] == b"\x81\xcb\x00\x01"
+
+
+def test_a_legs_quality_reads_our_reception_and_the_peers_report_in_a_persons_units():
+    out, inbound = OutboundStream(0xAAAA, 8000), InboundStats(8000)
+    ours = RtcpReporter(out, inbound, cname="gw")
+    assert ours.quality() == LegQuality(None, None, None, None, None)  # no media, no report yet
+    for seq in range(1, 101):
+        if seq % 10:  # one packet in ten lost on the way in
+            inbound.update(0xBBBB, seq, seq * 160, seq * 0.020 + (0.004 if seq % 2 else 0.0))
+    peer_in = InboundStats(8000)
+    peer = RtcpReporter(OutboundStream(0xBBBB, 8000), peer_in, cname="phone")
+    for seq in (1, 2, 3, 5):  # the phone lost one of our four
+        peer_in.update(0xAAAA, seq, seq * 160, 0.0)
+    out.packet(0, 0, out.timestamp_now(), b"x" * 160)  # we send too: our SR lets the phone's report time the trip
+    peer.receive(ours.report())
+    ours.receive(peer.report())
+    quality = ours.quality()
+    assert quality.received_loss_pct == 9.1  # 9 of 99 expected (1..99: the 100th was the one lost)
+    assert 1 < quality.received_jitter_ms < 4  # packets alternately 4 ms late: RFC 3550's estimate of it
+    assert quality.sent_loss_pct == 19.9  # fraction lost 1/5 as the report's 8 bits say it (51/256)
+    assert quality.sent_jitter_ms > 0 and 0 <= quality.round_trip_ms < 1000

@@ -1,0 +1,96 @@
+"""Mary's answered call to Bob through the test kit's fake IMS core, where Bob's phone is played by the test."""
+
+import random
+import socket
+
+import attrs
+import pytest
+import trio
+
+from webims.sip import new_tag
+from webims.sip.dialog import Dialog, dialog_response
+from webims.sip.media_control import MEDIA_TYPE as MEDIA_CONTROL
+from webims.testing.fake_ims import FakeAccount
+
+MARY = FakeAccount("secret", ["sip:mary@ims.test"])
+SETTINGS = {"auth": {"shutdown_seconds": 0.2},
+            "voice": {"browser_addresses": ["127.0.0.1"], "ims_port_min": 43000, "ims_port_max": 43999}}
+PHONE_PORTS = range(44000, 44998, 2)  # Bob's even RTP ports, RTCP on the next: away from the gateway's
+
+
+def bobs_sdp(port: int) -> bytes:
+    return (b"v=0\r\no=bob 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            b"m=audio %d RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n" % port)
+
+
+async def rtp_and_rtcp_sockets() -> tuple[trio.socket.SocketType, trio.socket.SocketType]:
+    """A bound RTP/RTCP port pair for Bob's phone, as a phone has one (RFC 3550 §11)."""
+    for port in random.sample(PHONE_PORTS, 50):
+        rtp, rtcp = trio.socket.socket(type=socket.SOCK_DGRAM), trio.socket.socket(type=socket.SOCK_DGRAM)
+        try:
+            await rtp.bind(("127.0.0.1", port))
+            await rtcp.bind(("127.0.0.1", port + 1))
+        except OSError:
+            rtp.close()
+            rtcp.close()
+            continue
+        return rtp, rtcp
+    raise OSError("no free RTP/RTCP port pair for Bob's phone")
+
+
+@attrs.define
+class BobsPhone:
+    """Bob's side of the call, played by the fake IMS core: answers Mary's INVITE, sends INFO in the dialog."""
+
+    ims: object
+    rtp: trio.socket.SocketType  # his media sockets, named in his SDP
+    rtcp: trio.socket.SocketType
+    dialog: Dialog | None = None
+
+    async def answer_marys_invite(self) -> None:
+        incoming = await self.ims.expect("INVITE")
+        ok = dialog_response(incoming.request, 200, to_tag=new_tag(),
+                             contact=f"<sip:bob@127.0.0.1:{self.ims.address.port}>",
+                             headers=[("Content-Type", "application/sdp")],
+                             body=bobs_sdp(self.rtp.getsockname()[1]))
+        await incoming.respond(ok)
+        self.dialog = Dialog.from_uas(incoming.request, ok)
+
+    async def info(self, body: bytes, content_type: str = MEDIA_CONTROL):
+        return await self._send("INFO", body=body, content_type=content_type)
+
+    async def hang_up(self):
+        return await self._send("BYE")
+
+    async def _send(self, method: str, **body):
+        agent = self.ims.agent(self.ims.bindings["mary"].source)
+        return await agent.send(agent.with_via(self.dialog.create_request(method, **body)), authenticate=False)
+
+
+@attrs.frozen
+class AnsweredCall:
+    tab: object
+    bob: BobsPhone
+    call: object  # the voice plugin's Call
+    browser: object  # Mary's WebRTC peer (aiortc)
+
+
+@pytest.fixture
+async def answered_call(webims_gateway, webims_browser, webrtc_browser, fake_ims):
+    """Mary's call to Bob, answered, with audio connected on her browser's side."""
+    ims = await fake_ims({"mary": MARY})
+    gateway = await webims_gateway({"auth": True, "voice": True}, ims={"proxy": ims.uri}, settings=SETTINGS)
+    tab = await webims_browser(gateway)
+    await tab.request("auth", "login", {"username": "mary", "password": "secret"})
+    browser = webrtc_browser(("PCMU",))
+    bob = BobsPhone(ims, *await rtp_and_rtcp_sockets())
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(bob.answer_marys_invite)
+        started = await tab.request("voice", "call.start", {"target": "sip:bob@ims.test",
+                                                            "sdp": await browser.offer()})
+    await browser.accept_answer(started["sdp"])
+    await tab.next_event("voice", "call.answered")
+    yield AnsweredCall(tab, bob, gateway.plugins.services["voice"].plugin.calls[started["call"]], browser)
+    await bob.hang_up()  # else the gateway's own BYE at shutdown waits for an answer nobody gives
+    bob.rtp.close()
+    bob.rtcp.close()
