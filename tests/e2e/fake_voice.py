@@ -43,7 +43,7 @@ from .fake_media import FakeMedia, FakePeer
 
 VOICE_STATIC = Path(__file__).resolve().parents[2] / "plugins" / "voice" / "webims_voice" / "static"
 MESSAGES = {"call.start", "call.candidate", "call.accept", "call.reject", "call.hangup", "call.hold",
-            "call.dtmf", "call.transfer", "call.list", "call.reattach"}
+            "call.dtmf", "call.transfer", "call.list", "call.reattach", "call.quality"}
 DIGITS = re.compile(r"^[0-9*#A-D]{1,32}$")
 LIVE = ("calling", "ringing", "early", "incoming", "active")
 NO_MEDIA = "No audio connection between this window and the gateway (ICE failed)."
@@ -68,6 +68,7 @@ class FakeCall:
     end_reason: str | None = None
     dtmf_sent: list[str] = attrs.field(factory=list)
     transferred_to: str | None = None
+    ims_quality: dict | None = None  # what call.quality says of the IMS leg (set by a test)
     script: trio.CancelScope = attrs.field(factory=trio.CancelScope)
 
     def summary(self) -> dict:
@@ -141,7 +142,7 @@ class FakeVoicePlugin:
         handler = {
             "call.candidate": self._candidate, "call.accept": self._accept, "call.reject": self._reject,
             "call.hangup": self._hangup, "call.hold": self._hold, "call.dtmf": self._dtmf,
-            "call.transfer": self._transfer, "call.reattach": self._reattach,
+            "call.transfer": self._transfer, "call.reattach": self._reattach, "call.quality": self._quality,
         }[request.type]
         return await handler(call, body, session)
 
@@ -216,6 +217,9 @@ class FakeVoicePlugin:
         call.transferred_to = self.normalize(body.get("target"))
         self.gateway.nursery.start_soon(self._end, call, f"The call was transferred to {call.transferred_to}.")
         return {}
+
+    async def _quality(self, call, body, session):
+        return {"ims": call.ims_quality}
 
     async def _reattach(self, call, body, session):
         old = call.peer

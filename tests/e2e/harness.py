@@ -134,6 +134,11 @@ class FakeGateway:
     def remote_hold(self, call_id: str, held: bool = True) -> None:
         self.thread.run(self.voice.remote_hold, call_id, held)
 
+    def set_ims_quality(self, call_id: str, **figures) -> None:
+        """What call.quality says of the IMS leg from now on (LegQuality's fields; unset ones are None)."""
+        fields = ("received_loss_pct", "received_jitter_ms", "sent_loss_pct", "sent_jitter_ms", "round_trip_ms")
+        self.voice.calls[call_id].ims_quality = {name: figures.get(name) for name in fields}
+
     def remote_dtmf(self, call_id: str, digit: str) -> None:
         self.thread.run(self.voice.remote_dtmf, call_id, digit)
 

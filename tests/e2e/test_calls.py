@@ -306,6 +306,22 @@ def test_a_failed_audio_path_is_explained(portal, fake_gateway):
     expect(card).to_have_class(re.compile(r"\bmedia-failed\b"))
 
 
+def test_the_card_says_how_the_call_sounds_and_on_whose_side_it_suffers(portal, fake_gateway, screenshot):
+    portal.login()
+    portal.dial("bob")
+    call = connected(portal, "bob")
+    quality = portal.call_card("bob").locator(".call-quality")
+    expect(quality).to_have_text("Call quality: good.", timeout=8000)  # her own leg: getStats on loopback
+    fake_gateway.set_ims_quality(call, received_loss_pct=0.5, sent_loss_pct=8.2, round_trip_ms=120)
+    expect(quality).to_have_text("Call quality: poor. 8.2 % of the sound is lost on the other side's network.",
+                                 timeout=8000)
+    expect(quality).to_have_attribute("data-grade", "poor")
+    screenshot(portal.page, "call-quality-poor")
+    fake_gateway.set_ims_quality(call, received_jitter_ms=45, round_trip_ms=80)
+    expect(quality).to_have_text("Call quality: fair. Sound arrives unevenly (45 ms jitter) on the other side's "
+                                 "network.", timeout=8000)
+
+
 def test_the_other_side_holding_is_shown(portal, fake_gateway):
     portal.login()
     portal.dial("bob")

@@ -36,13 +36,16 @@ def mary(real_gateway, page):
     return PortalPage(page, real_gateway.url).login("mary", "mary-secret")
 
 
-def test_mary_calls_a_native_phone_from_the_page_and_both_hear_each_other(mary, baresip_factory):
+def test_mary_calls_a_native_phone_from_the_page_and_both_hear_each_other(mary, baresip_factory, screenshot):
     bob = baresip_factory("bob", tone_hz=PHONE_HZ)
     mary.dial("sip:bob@ims.test")
     card = mary.call_card("sip:bob@ims.test")
     expect(card).to_contain_text("Connected.", timeout=15_000)
     call = mary.call_id("bob")
     mary.wait_for_tone(call, PHONE_HZ, tolerance=20)
+    # Her leg from getStats, the phone's from the gateway (call.quality): on loopback both are clean.
+    expect(card.locator(".call-quality")).to_have_text("Call quality: good.", timeout=10_000)
+    screenshot(mary.page, "call-quality")
     mary.page.wait_for_timeout(1500)
     card.get_by_role("button", name="Hang up").click()
     expect(mary.page.locator(".voice-last")).to_have_text("Call with sip:bob@ims.test ended: You hung up.")

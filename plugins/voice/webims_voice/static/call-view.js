@@ -15,6 +15,7 @@ export class CallView {
     this.timer = h("span", { class: "call-timer", "aria-hidden": "true" });
     this.badges = h("p", { class: "call-badges" });
     this.notice = h("p", { class: "call-notice", "aria-live": "polite" });
+    this.quality = h("p", { class: "call-quality", hidden: true });  // not live: it changes every few seconds
 
     this.mute = button("Mute", "call-mute", () => call.setMuted(!call.muted));
     this.hold = button("Hold", "call-hold", () => run(() => onHold(call, !call.held.local), "Could not change hold"));
@@ -61,7 +62,7 @@ export class CallView {
     this.controls = h("div", { class: "call-controls" }, this.mute, this.hold, this.keypadToggle, this.transferToggle, this.hangup);
     this.element = h("li", { class: "call", "aria-labelledby": `${id}-name`, "aria-describedby": `${id}-state` },
       h("div", { class: "call-head" }, h("div", { class: "call-who" }, this.name, this.uri), this.timer),
-      this.state, this.badges, this.notice, this.controls, this.keypad, this.transferForm, this.extra);
+      this.state, this.badges, this.quality, this.notice, this.controls, this.keypad, this.transferForm, this.extra);
 
     const self = this;
     async function run(action, what) {
@@ -96,6 +97,10 @@ export class CallView {
     setText(this.badges, badges.join(" · "));
     setText(this.notice, call.notice);
     this.notice.hidden = !call.notice;
+    const quality = call.state === "active" ? call.quality : { grade: null, text: "" };
+    setText(this.quality, quality.text);
+    this.quality.hidden = !quality.text;
+    this.quality.dataset.grade = quality.grade || "";
 
     const active = call.state === "active";
     for (const control of [this.mute, this.hold, this.keypadToggle, this.transferToggle]) control.hidden = !active;

@@ -6,6 +6,7 @@
 // A Call dispatches "change" whenever anything shown changed, and "ended" once.
 
 import { StreamAnalyser } from "./audio.js";
+import { BrowserLegMeter, describeQuality } from "./quality.js";
 
 export const LIVE_STATES = new Set(["calling", "ringing", "early", "incoming", "answering", "active"]);
 
@@ -34,6 +35,7 @@ export class Call extends EventTarget {
     this.muted = false;
     this.media = { state: "new", reason: "" };
     this.codec = "";
+    this.quality = { grade: null, text: "" };  // how it sounds, in words (quality.js), while active
     this.notice = "";          // the last thing that happened to this call, e.g. "Could not hold: …"
     this.endReason = "";
     this.outcome = null;       // for the history: answered | missed | declined | failed | cancelled | elsewhere
@@ -288,6 +290,18 @@ export class Call extends EventTarget {
   }
 
   // --- reading it (views, test hooks) ------------------------------------------------------------------------
+
+  // Called every few seconds while the call is up (voice.js): both legs' figures, put in words for the card.
+  async refreshQuality() {
+    if (this.state !== "active" || !this.pc) return;
+    this._meter ??= new BrowserLegMeter();
+    const [browser, ims] = await Promise.all([
+      this._meter.sample(this.pc).catch(() => null),
+      this.client.request("voice", "call.quality", { call: this.id }).then((reply) => reply.ims, () => null),
+    ]);
+    const quality = describeQuality({ browser, ims });
+    if (this.state === "active" && quality.text !== this.quality.text) this._set({ quality });
+  }
 
   analyser() {
     if (!this.remoteStream) return null;

@@ -36,6 +36,7 @@ import { buildUi } from "./phone-view.js";
 
 // Events for a call id the page does not know yet (they can overtake the call.start reply) wait this long.
 const EARLY_EVENT_MS = 10000;
+const QUALITY_EVERY_S = 3;  // how often an active call's card says how it sounds (quality.js)
 
 class VoiceService extends EventTarget {
   constructor(client, portal) {
@@ -161,7 +162,14 @@ export function mount({ client, panel, portal }) {
   panel.append(ui.root);
   voice.audioShelf = ui.audioShelf;
 
-  const tick = setInterval(() => { for (const view of ui.views.values()) view.tick(); }, 1000);
+  let seconds = 0;
+  const tick = setInterval(() => {
+    seconds += 1;
+    for (const view of ui.views.values()) {
+      view.tick();
+      if (seconds % QUALITY_EVERY_S === 0) view.call.refreshQuality();
+    }
+  }, 1000);
   window.addEventListener("pagehide", () => clearInterval(tick), { once: true });
 
   client.on("voice", "*", (detail) => voice.onEvent(detail));
