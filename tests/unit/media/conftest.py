@@ -11,8 +11,10 @@ keeps aiortc away from its default public STUN server.
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import aioice.ice
 import numpy as np
@@ -23,6 +25,17 @@ from webims.media import MediaConfig, open_media_engine
 from webims.media.loop_thread import LoopThread
 from webims.testing.webrtc import BrowserHandle, FakeBrowser, peak_frequency  # noqa: F401 (tests import it from here)
 from webims.sip.sdp import SessionDescription
+
+@pytest.fixture
+def asyncio_run():
+    """``asyncio_run(coroutine)``: asyncio.run on a thread of its own. Playwright's sync API leaves an asyncio
+    loop running in the main thread when the e2e tests ran first in the same session, and asyncio.run
+    refuses to start inside it."""
+    def run(coroutine):
+        with ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, coroutine).result()
+    return run
+
 
 TONE_BROWSER = 440
 TONE_PHONE = 880

@@ -46,9 +46,9 @@ def test_the_sender_is_started_only_through_send_and_owns_the_ssrc_we_send_with(
     assert "ssrc=transceiver.sender._ssrc" in inspect.getsource(aiortc.rtcpeerconnection)
 
 
-def test_rtp_and_rtcp_still_leave_through_the_dtls_transports_send_rtp():
+def test_rtp_and_rtcp_still_leave_through_the_dtls_transports_send_rtp(asyncio_run):
     assert parameters(RTCDtlsTransport._send_rtp) == ["self", "data"]
-    sent = asyncio.run(_send_one_packet())
+    sent = asyncio_run(_send_one_packet())
     assert len(sent) == 1 and len(sent[0]) == 172 + 10  # SRTP protected: the 80-bit tag added
 
 

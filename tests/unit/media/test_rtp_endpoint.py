@@ -38,19 +38,19 @@ async def exchange(described: socket.socket, packets) -> tuple[RtpEndpoint, list
     return endpoint, got
 
 
-def test_a_stray_rtcp_packet_on_the_rtp_port_neither_latches_nor_is_relayed():
+def test_a_stray_rtcp_packet_on_the_rtp_port_neither_latches_nor_is_relayed(asyncio_run):
     described, stray = phone_socket(), phone_socket()
-    endpoint, got = asyncio.run(exchange(described, [(described, rtp(PCMU, 1)), (stray, RTCP_SENDER_REPORT),
+    endpoint, got = asyncio_run(exchange(described, [(described, rtp(PCMU, 1)), (stray, RTCP_SENDER_REPORT),
                                           (stray, rtp(PCMU, 2))]))
     assert [p[2] for p in got] == [1]  # the stray's RTCP did not latch, so its later RTP was not taken either
     assert endpoint.peer.rtp == described.getsockname() and endpoint.peer.rtp_latched
     assert endpoint.dropped_unknown_format == 1 and endpoint.dropped_from_strangers == 1
 
 
-def test_the_first_packet_of_an_agreed_format_latches_where_the_phone_really_is():
+def test_the_first_packet_of_an_agreed_format_latches_where_the_phone_really_is(asyncio_run):
     described, behind_nat = phone_socket(), phone_socket()
     # the first packet of a format nobody agreed to (comfort noise, PT 13) does not latch; PCMU does
-    endpoint, got = asyncio.run(exchange(described, [(behind_nat, rtp(13, 1)),
+    endpoint, got = asyncio_run(exchange(described, [(behind_nat, rtp(13, 1)),
                                           (behind_nat, rtp(PCMU, 2)), (described, rtp(PCMU, 3))]))
     assert [p[2] for p in got] == [2]
     assert endpoint.peer.rtp == behind_nat.getsockname()
