@@ -128,17 +128,33 @@ class FakeIms(SipPeer):
     async def deregister(self, username: str, event: str = "deactivated") -> int:
         """Network-initiated de-registration: drop the binding and NOTIFY the reg event subscriber."""
         binding = self.bindings.pop(username)
-        subscribe, tag = self.reg_subscribers[username]
         contact_uri = binding.contact.split(">")[0].lstrip("<")
         body = (f'<?xml version="1.0"?><reginfo xmlns="urn:ietf:params:xml:ns:reginfo" version="1" state="full">'
                 f'<registration aor="{self.accounts[username].identities[0]}" id="a1" state="terminated">'
                 f'<contact id="c1" state="terminated" event="{event}"><uri>{contact_uri}</uri></contact>'
                 f'</registration></reginfo>').encode()
+        return await self._notify_reg(username, binding, body, "terminated;reason=deactivated")
+
+    async def add_identity(self, username: str, identity: str) -> int:
+        """The operator adds ``identity`` to the subscriber's implicit set: a partial reginfo NOTIFY says it is
+        registered with her contact (TS 24.229 §5.1.1.3), as an S-CSCF does."""
+        binding = self.bindings[username]
+        self.accounts[username] = attrs.evolve(self.accounts[username],
+                                               identities=(*self.accounts[username].identities, identity))
+        contact_uri = binding.contact.split(">")[0].lstrip("<")
+        body = (f'<?xml version="1.0"?><reginfo xmlns="urn:ietf:params:xml:ns:reginfo" version="2" state="partial">'
+                f'<registration aor="{identity}" id="a2" state="active">'
+                f'<contact id="c2" state="active" event="created"><uri>{contact_uri}</uri></contact>'
+                f'</registration></reginfo>').encode()
+        return await self._notify_reg(username, binding, body, "active;expires=600")
+
+    async def _notify_reg(self, username: str, binding: Binding, body: bytes, subscription_state: str) -> int:
+        subscribe, tag = self.reg_subscribers[username]
         agent = self.agent(binding.source)
         notify = agent.build_request(
             "NOTIFY", str(subscribe.contacts[0].uri), from_uri=str(subscribe.to.uri), to_uri=str(subscribe.from_.uri),
             call_id=subscribe.call_id, from_tag=tag, route=(), body=body, content_type="application/reginfo+xml",
-            headers=[("Event", "reg"), ("Subscription-State", "terminated;reason=deactivated")])
+            headers=[("Event", "reg"), ("Subscription-State", subscription_state)])
         fields = notify.headers.copy()
         fields.set("To", f"<{subscribe.from_.uri}>;tag={subscribe.from_tag}")
         notify = Request("NOTIFY", notify.uri, fields, body)

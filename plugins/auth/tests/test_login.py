@@ -128,6 +128,19 @@ async def test_network_deregistration_reaches_the_browser_at_once(gateway, webim
             await trio.sleep(0.01)
 
 
+async def test_an_identity_the_operator_adds_reaches_her_tabs_at_once_and_is_hers_to_use(gateway, webims_browser, ims):
+    tab = await webims_browser(gateway)
+    await login(tab)
+    with trio.fail_after(5):
+        while "mary" not in ims.reg_subscribers:
+            await trio.sleep(0.05)
+    assert await ims.add_identity("mary", "sip:mary.team@ims.test") == 200
+    event = await tab.next_event("auth", "registration")
+    uris = [identity["uri"] for identity in event["body"]["identities"]]
+    assert uris[-1] == "sip:mary.team@ims.test" and event["body"]["default"] == uris[0] != uris[-1]
+    assert gateway.contexts.get("mary").require_identity("sip:mary.team@ims.test").uri == "sip:mary.team@ims.test"
+
+
 async def test_an_ims_outage_shows_reconnecting_then_registers_again(gateway, webims_browser, ims, autojump_clock):
     tab = await webims_browser(gateway)
     await login(tab)

@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable
 import trio
 
 from webims import log
-from webims.context import DialogClaim, RegistrationContext
+from webims.context import DialogClaim, PublicIdentity, RegistrationContext
 from webims.ims.agent import UserAgent
 from webims.ims.endpoint import ServerTransaction
 from webims.sip import RemoteProtocolError, SubscriptionState
 from webims.sip.dialog import Dialog
-from webims_auth.reginfo import RegInfoError, contact_removed, parse_reginfo
+from webims_auth.reginfo import RegInfoError, contact_removed, parse_reginfo, registered_with
 
 SUBSCRIBE_EXPIRES = 600
 RETRY_DELAY = 5.0
@@ -35,6 +35,7 @@ class RegEventSubscription:
         self.call_id: str | None = None
         self.expires = SUBSCRIBE_EXPIRES
         self._renew = trio.Event()
+        self.notifies = 0  # NOTIFYs taken (logs and tests: the first says what the IMS knows of her set)
 
     async def run(self) -> None:
         """Keep the subscription alive until cancelled."""
@@ -91,12 +92,26 @@ class RegEventSubscription:
             await transaction.reply(400, f"Bad Request ({error})"[:100])
             return
         await transaction.reply(200)
+        self.notifies += 1
         removed = contact_removed(info, self.agent.contact_uri()) if info else None
         if removed is not None:
             _log.info("reg_event.deregistered", impi=self.agent.credentials.username, event=removed)
             await self.on_deregistered(removed)
-        elif state.state == "terminated":
+            return
+        if info is not None:
+            self._add_identities(registered_with(info, self.agent.contact_uri()))
+        if state.state == "terminated":
             self._renew.set()
+
+    def _add_identities(self, registered: tuple[str, ...]) -> None:
+        """An identity newly registered with us joins her set at once (the page's identity list follows). One the
+        document leaves out stays: the IMS core need not list every identity of the set (the lab's does not)."""
+        known = {identity.uri for identity in self.context.public_identities}
+        added = [PublicIdentity(uri) for uri in dict.fromkeys(registered) if uri not in known]
+        if added:
+            _log.info("reg_event.identities_added", impi=self.agent.credentials.username,
+                      identities=[identity.uri for identity in added])
+            self.context.set_identities((*self.context.public_identities, *added), self.context.default_identity)
 
     def _forget_dialog(self) -> None:
         if self.dialog is not None:

@@ -78,5 +78,15 @@ def contact_removed(info: RegInfo, contact_uri: str) -> str | None:
     return None
 
 
+def registered_with(info: RegInfo, contact_uri: str) -> tuple[str, ...]:
+    """The public identities this document says are registered with our contact (TS 24.229 §5.1.1.3: an
+    active ``<registration>`` holding our contact, active): how the UE learns of an identity added to its
+    implicit registration set after the REGISTER's P-Associated-URI."""
+    wanted = _core(contact_uri)
+    return tuple(registration.aor for registration in info.registrations
+                 if registration.aor and registration.state == "active"
+                 and any(_core(c.uri) == wanted and c.state == "active" for c in registration.contacts))
+
+
 def _core(uri: str) -> str:
     return uri.strip("<>").split(";", 1)[0].lower()

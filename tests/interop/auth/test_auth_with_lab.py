@@ -48,6 +48,11 @@ async def test_login_registers_a_contact_and_returns_the_labs_implicit_set(gatew
     assert [identity["uri"] for identity in result["identities"]] == MARYS_SET
     assert result["default"] == "sip:mary@ims.test"
     assert len(contacts(lab)) == 1
+    # The lab's reginfo NOTIFY names the registered identities too; it adds none that REGISTER did not give.
+    reg_event = gateway.plugins.services["auth"].plugin.subscribers[username].reg_event
+    await eventually(lambda: reg_event.notifies >= 1)
+    context = gateway.contexts.get(username)
+    assert [identity.uri for identity in context.public_identities] == MARYS_SET
 
 
 async def test_a_wrong_password_gets_the_generic_error_and_leaves_no_contact(gateway, webims_browser, lab):
