@@ -696,7 +696,8 @@ class Baseline:
 
 
 class Gateway:
-    """webims' media engine in this process (or its workers), with the calls' bridges."""
+    """webims' media engine in this process (or its workers), with the calls' bridges. bench/video.py's is this
+    one with video in each call (``call_media``) and its own options (``media_config``)."""
 
     name = "gateway"
 
@@ -704,7 +705,7 @@ class Gateway:
         self.args = args
         self.engine = None
         self.bridges = []
-        self.freeze_gc = args.gateway_gc_freeze and args.host != "workers"
+        self.freeze_gc = getattr(args, "gateway_gc_freeze", False) and args.host != "workers"
 
     def describe(self) -> dict:
         host = self.args.host + (f" x{self.args.workers}" if self.args.host == "workers" else "")
@@ -715,16 +716,23 @@ class Gateway:
     def pids(self) -> list:
         return ["self"] + [h.pid for h in self.engine._hosts if getattr(h, "pid", None)]
 
+    def media_config(self) -> dict:
+        """MediaConfig's settings beyond the bench's addresses, ports and PCMU."""
+        args = self.args
+        return {"workers": args.workers if args.host == "workers" else 0, "event_loop": args.event_loop}
+
+    def call_media(self) -> list:
+        """What each call carries besides audio (CallMedia), as a plugin would add it."""
+        return []
+
     async def start(self, nursery) -> None:
         from webims.media import MediaConfig
         from webims.media.engine import MediaEngine
 
-        args = self.args
-        config = MediaConfig(browser_addresses=("127.0.0.1",), ims_port_range=(43000, 44999),
-                             workers=args.workers if args.host == "workers" else 0, browser_codecs=("PCMU",),
-                             event_loop=args.event_loop)
+        config = MediaConfig(browser_addresses=("127.0.0.1",), ims_port_range=(43000, 44999), browser_codecs=("PCMU",),
+                             **self.media_config())
         self.engine = MediaEngine(config)
-        if args.host == "trio-asyncio":
+        if getattr(self.args, "host", None) == "trio-asyncio":
             self.engine._hosts = [TrioAsyncioHost(config, self.engine._deliver)]
             for host in self.engine._hosts:
                 await host.start(nursery)
@@ -732,7 +740,7 @@ class Gateway:
             await self.engine._start(nursery)
 
     async def setup_call(self, load: LoadGenerator, i: int) -> None:
-        bridge = await self.engine.new_bridge(f"bench-{i}")
+        bridge = await self.engine.new_bridge(f"bench-{i}", media=self.call_media())
         self.bridges.append(bridge)
         offer = (await load.ask("browser_offer", i=i))["sdp"]
         answer = await bridge.accept_browser_offer(offer)
@@ -756,7 +764,7 @@ class Gateway:
             await bridge.close()
         if self.engine is None:
             return
-        if self.args.host == "trio-asyncio":
+        if getattr(self.args, "host", None) == "trio-asyncio":
             await self.engine._hosts[0].stop()
         else:
             await self.engine._stop()

@@ -45,7 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from media import (SO_TIMESTAMPNS, STAMP, TO_BROWSER, TO_IMS, Baseline, GcPauses, LoadGenerator,  # noqa: E402
-                   PacketLoop, RtpEngineRelay, added_latency_and_loss, arrival_ns, browser_connected, browser_peer,
+                   PacketLoop, Gateway as AudioGateway, RtpEngineRelay, added_latency_and_loss, arrival_ns, browser_connected, browser_peer,
                    direction_counts, machine_busy_seconds, new_row, percentiles_ms, raise_open_files_limit,
                    report_row, serve, set_up_calls, srtp_session, take_over, thread_cpu_seconds, trio_lateness,
                    udp_drops, udp_socket, wait_for_quiet)
@@ -412,43 +412,20 @@ async def generator(bitrate: int, pli_interval: float) -> None:
 
 # --- the bench (trio): relays ------------------------------------------------------------------------
 
-class Gateway:
-    """webims' media engine in this process (a thread) or in ``--workers`` processes; a bridge with video per call."""
-
-    name = "gateway"
-
-    def __init__(self, args) -> None:
-        self.args = args
-        self.engine = None
-        self.bridges = []
+class Gateway(AudioGateway):
+    """bench/media.py's, with video in each call, in a thread or ``--workers`` processes (no other hosts here)."""
 
     def describe(self) -> dict:
         host = f"{self.args.workers} worker processes" if self.args.workers else "thread host"
         return {"relay": f"webims media engine ({host})"}
 
-    @property
-    def pids(self) -> list:
-        return ["self"] + [h.pid for h in self.engine._hosts if getattr(h, "pid", None)]
+    def media_config(self) -> dict:
+        return {"media_timeout": 3600, "workers": self.args.workers}
 
-    async def start(self, nursery) -> None:
-        from webims.media import MediaConfig
-        from webims.media.engine import MediaEngine
-
-        config = MediaConfig(browser_addresses=("127.0.0.1",), ims_port_range=(43000, 44999),
-                             browser_codecs=("PCMU",), media_timeout=3600, workers=self.args.workers)
-        self.engine = MediaEngine(config)
-        await self.engine._start(nursery)
-
-    async def setup_call(self, load: LoadGenerator, i: int) -> None:
+    def call_media(self) -> list:
         from webims.service import CallMedia
 
-        video = CallMedia("video", ("VP8",), max_bitrate=4 * self.args.bitrate // 1000)
-        bridge = await self.engine.new_bridge(f"bench-{i}", media=[video])
-        self.bridges.append(bridge)
-        answer = await bridge.accept_browser_offer((await load.ask("browser_offer", i=i))["sdp"])
-        phone = (await load.ask("phone", i=i, sdp=await bridge.ims_offer()))["sdp"]
-        await bridge.accept_ims_answer(phone)
-        await load.ask("browser_answer", i=i, sdp=answer)
+        return [CallMedia("video", ("VP8",), max_bitrate=4 * self.args.bitrate // 1000)]
 
     async def details(self) -> dict:
         """After the window (each stats() is a round trip to the media loop)."""
@@ -457,12 +434,6 @@ class Gateway:
         return {"video_relayed": len(videos), "decoded_frames": sum(s.decoded_frames for s in stats),
                 "retransmitted": sum(v.retransmitted for v in videos),
                 "keyframe_requests_coalesced": sum(v.keyframe_requests_coalesced for v in videos)}
-
-    async def stop(self) -> None:
-        for bridge in self.bridges:
-            await bridge.close()
-        if self.engine is not None:
-            await self.engine._stop()
 
 
 async def measure(args, n: int, relay) -> dict:
