@@ -128,11 +128,7 @@ class FakeIms(SipPeer):
     async def deregister(self, username: str, event: str = "deactivated") -> int:
         """Network-initiated de-registration: drop the binding and NOTIFY the reg event subscriber."""
         binding = self.bindings.pop(username)
-        contact_uri = binding.contact.split(">")[0].lstrip("<")
-        body = (f'<?xml version="1.0"?><reginfo xmlns="urn:ietf:params:xml:ns:reginfo" version="1" state="full">'
-                f'<registration aor="{self.accounts[username].identities[0]}" id="a1" state="terminated">'
-                f'<contact id="c1" state="terminated" event="{event}"><uri>{contact_uri}</uri></contact>'
-                f'</registration></reginfo>').encode()
+        body = _reginfo(1, "full", self.accounts[username].identities[0], "terminated", event, binding)
         return await self._notify_reg(username, binding, body, "terminated;reason=deactivated")
 
     async def add_identity(self, username: str, identity: str) -> int:
@@ -141,11 +137,7 @@ class FakeIms(SipPeer):
         binding = self.bindings[username]
         self.accounts[username] = attrs.evolve(self.accounts[username],
                                                identities=(*self.accounts[username].identities, identity))
-        contact_uri = binding.contact.split(">")[0].lstrip("<")
-        body = (f'<?xml version="1.0"?><reginfo xmlns="urn:ietf:params:xml:ns:reginfo" version="2" state="partial">'
-                f'<registration aor="{identity}" id="a2" state="active">'
-                f'<contact id="c2" state="active" event="created"><uri>{contact_uri}</uri></contact>'
-                f'</registration></reginfo>').encode()
+        body = _reginfo(2, "partial", identity, "active", "created", binding)
         return await self._notify_reg(username, binding, body, "active;expires=600")
 
     async def _notify_reg(self, username: str, binding: Binding, body: bytes, subscription_state: str) -> int:
@@ -159,3 +151,12 @@ class FakeIms(SipPeer):
         fields.set("To", f"<{subscribe.from_.uri}>;tag={subscribe.from_tag}")
         notify = Request("NOTIFY", notify.uri, fields, body)
         return (await agent.send(notify, authenticate=False)).status
+
+
+def _reginfo(version: int, document: str, aor: str, state: str, event: str, binding: Binding) -> bytes:
+    """A reginfo document (RFC 3680) about one registration of ``aor`` holding ``binding``'s contact."""
+    contact_uri = binding.contact.split(">")[0].lstrip("<")
+    return (f'<?xml version="1.0"?><reginfo xmlns="urn:ietf:params:xml:ns:reginfo" version="{version}" '
+            f'state="{document}"><registration aor="{aor}" id="a{version}" state="{state}">'
+            f'<contact id="c{version}" state="{state}" event="{event}"><uri>{contact_uri}</uri></contact>'
+            f'</registration></reginfo>').encode()

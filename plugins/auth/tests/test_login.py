@@ -114,12 +114,18 @@ async def test_without_a_tab_the_registration_ends_after_the_grace_period(gatewa
         await (await webims_browser(gateway)).request("auth", "resume", {"token": token})
 
 
-async def test_network_deregistration_reaches_the_browser_at_once(gateway, webims_browser, ims):
+async def logged_in_watching_her_registration(gateway, webims_browser, ims):
+    """A tab of Mary's, logged in, once the gateway's reg event subscription has reached the fake core."""
     tab = await webims_browser(gateway)
     await login(tab)
     with trio.fail_after(5):
         while "mary" not in ims.reg_subscribers:
             await trio.sleep(0.05)
+    return tab
+
+
+async def test_network_deregistration_reaches_the_browser_at_once(gateway, webims_browser, ims):
+    tab = await logged_in_watching_her_registration(gateway, webims_browser, ims)
     assert await ims.deregister("mary") == 200
     event = await tab.next_event("auth", "logged_out")
     assert event["body"]["reason"] == "The IMS network ended your registration."
@@ -129,11 +135,7 @@ async def test_network_deregistration_reaches_the_browser_at_once(gateway, webim
 
 
 async def test_an_identity_the_operator_adds_reaches_her_tabs_at_once_and_is_hers_to_use(gateway, webims_browser, ims):
-    tab = await webims_browser(gateway)
-    await login(tab)
-    with trio.fail_after(5):
-        while "mary" not in ims.reg_subscribers:
-            await trio.sleep(0.05)
+    tab = await logged_in_watching_her_registration(gateway, webims_browser, ims)
     assert await ims.add_identity("mary", "sip:mary.team@ims.test") == 200
     event = await tab.next_event("auth", "registration")
     uris = [identity["uri"] for identity in event["body"]["identities"]]
