@@ -433,6 +433,22 @@ def test_early_media_plays_while_the_call_is_still_ringing(portal, fake_gateway)
     expect(card).to_contain_text("Connected.")
 
 
+def test_the_microphone_test_says_she_is_heard_and_closes_the_microphone_again(portal, screenshot):
+    portal.login()
+    page = portal.page
+    page.get_by_text("Audio settings").click()
+    page.get_by_role("button", name="Test my microphone").click()
+    result = page.locator("#voice-mic-result")
+    expect(result).to_have_text("Say something: the bar moves when the microphone hears you…")
+    expect(page.locator("#voice-mic-level")).to_be_visible()
+    assert page.evaluate("webimsVoice.microphoneOpen()") is True  # open while it listens
+    expect(page.locator("#voice-mic-level")).not_to_have_attribute("value", "0")  # the bar moves
+    screenshot(page, "microphone-test")
+    expect(result).to_have_text("We hear you: this microphone works.", timeout=8000)  # the fake microphone's tone
+    expect(page.locator("#voice-mic-level")).to_be_hidden()
+    assert page.evaluate("webimsVoice.microphoneOpen()") is False  # no call: the microphone is closed again
+
+
 def test_a_blocked_microphone_is_explained_and_nothing_is_sent(fake_gateway, new_page):
     from .portal_page import PortalPage
 
@@ -448,4 +464,9 @@ def test_a_blocked_microphone_is_explained_and_nothing_is_sent(fake_gateway, new
         "address bar), then try again.")
     expect(page.locator("li.call")).to_have_count(0)
     assert fake_gateway.requests("call.start") == []
+    page.get_by_text("Audio settings").click()  # the microphone test says the same, before any call
+    page.get_by_role("button", name="Test my microphone").click()
+    expect(page.locator("#voice-mic-result")).to_have_text(
+        "The browser did not allow the microphone. Allow microphone access for this site (the icon in the "
+        "address bar), then try again.")
     expect(page.get_by_role("button", name="Call", exact=True)).to_be_enabled()

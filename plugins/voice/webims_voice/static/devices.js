@@ -22,6 +22,11 @@ export class AudioDevices extends EventTarget {
     return typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;
   }
 
+  // Whether the page holds the microphone now (the browser shows its "in use" indicator).
+  get open() {
+    return Boolean(this._stream?.getAudioTracks().some((track) => track.readyState === "live"));
+  }
+
   get available() {
     return Boolean(navigator.mediaDevices?.getUserMedia);
   }

@@ -26,7 +26,8 @@ export function buildUi(voice, portal) {
   const dialerCard = h("section", { class: "card voice-dialer", "aria-labelledby": "voice-dialer-title" },
     h("h2", { id: "voice-dialer-title", text: "Phone" }), dialer.form, offer);
   const historyView = new HistoryView(voice.history, { onCallBack: (entry) => callBack(entry) });
-  const settings = new SettingsView(voice.devices, { onError: (error) => settings.showError(error.message) });
+  const settings = new SettingsView(voice.devices, { onError: (error) => settings.showError(error.message),
+    inCall: () => voice.live().length > 0 });
   const incomingStack = h("div", { class: "incoming-stack", "aria-live": "assertive", "aria-label": "Incoming calls" });
   const audioShelf = h("div", { class: "audio-shelf", hidden: true });
   const root = h("section", { class: "voice", "aria-label": "Voice calls", hidden: true },

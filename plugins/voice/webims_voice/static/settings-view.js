@@ -2,12 +2,18 @@
 // notifications. Device names appear once the browser has allowed the microphone; the lists follow plugging
 // and unplugging (devicechange).
 
+import { StreamAnalyser } from "./audio.js";
 import { h, setText } from "./dom.js";
 import { notifications } from "./notify.js";
 
+const MIC_TEST_MS = 4000;
+const HEARD_LEVEL = 0.01;  // RMS, 0..1: about -40 dBFS, well above a muted microphone's noise floor
+
 export class SettingsView {
-  constructor(devices, { onError }) {
+  // `inCall()` says whether a call uses the microphone now (the test must not close it under the call).
+  constructor(devices, { onError, inCall }) {
     this.devices = devices;
+    this.inCall = inCall;
     this.microphone = h("select", { id: "voice-microphone" });
     this.speaker = h("select", { id: "voice-speaker" });
     this.speakerNote = h("p", { class: "muted", text: "This browser plays calls on its default speaker; choose the speaker in your system settings." });
@@ -15,6 +21,11 @@ export class SettingsView {
     this.notifyState = h("p", { class: "muted voice-notify-state" });
     this.notifyButton = h("button", { type: "button", onclick: () => this._askNotifications() }, "Turn on notifications");
     this.error = h("p", { class: "error", role: "alert" });
+    this.micTest = h("button", { type: "button", id: "voice-test-microphone", onclick: () => this._testMicrophone() },
+      "Test my microphone");
+    this.micLevel = h("meter", { id: "voice-mic-level", min: "0", max: "0.2", value: "0", "aria-label": "Microphone level",
+      hidden: true });
+    this.micResult = h("p", { id: "voice-mic-result", role: "status" });
     this.element = h("details", { class: "card voice-settings" },
       h("summary", {}, h("h2", { text: "Audio settings" })),
       h("label", { htmlFor: "voice-microphone", text: "Microphone" }), this.microphone,
@@ -22,6 +33,7 @@ export class SettingsView {
       devices.canChooseSpeaker ? this.speaker : this.speakerNote,
       h("div", { class: "check" }, this.processing,
         h("label", { htmlFor: "voice-processing", text: "Clean up my voice (echo cancellation, noise suppression)" })),
+      h("div", { class: "voice-mic-test" }, this.micTest, this.micLevel), this.micResult,
       h("h3", { text: "Incoming calls" }), this.notifyState, this.notifyButton, this.error);
 
     this.microphone.addEventListener("change", () => devices.choose({ microphone: this.microphone.value }));
@@ -41,6 +53,37 @@ export class SettingsView {
       fill(this.speaker, speakers, this.devices.settings.speaker, "Default speaker");
     } catch (error) {
       setText(this.error, `The list of audio devices is not available: ${error.message}`);
+    }
+  }
+
+  // Before a call: open the chosen microphone for a few seconds, show its level, and say whether we heard her.
+  async _testMicrophone() {
+    this.micTest.disabled = true;
+    setText(this.micResult, "Say something: the bar moves when the microphone hears you…");
+    let track = null, analyser = null, loudest = 0;
+    try {
+      track = await this.devices.microphoneTrack();
+      analyser = new StreamAnalyser(new MediaStream([track]));
+      this.micLevel.hidden = false;
+      const until = Date.now() + MIC_TEST_MS;
+      while (Date.now() < until) {
+        const level = analyser.level();
+        loudest = Math.max(loudest, level);
+        this.micLevel.value = level;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      setText(this.micResult, loudest >= HEARD_LEVEL
+        ? "We hear you: this microphone works."
+        : `We heard nothing from this microphone in ${MIC_TEST_MS / 1000} s. Check that it is not muted in your ` +
+          "system settings, or choose another one above.");
+    } catch (error) {
+      setText(this.micResult, error.message);
+    } finally {
+      analyser?.close();
+      track?.stop();
+      if (!this.inCall()) this.devices.release();  // the microphone indicator goes off again
+      this.micLevel.hidden = true;
+      this.micTest.disabled = false;
     }
   }
 

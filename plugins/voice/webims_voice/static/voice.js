@@ -25,7 +25,8 @@
 // id, state, peer, pc, remoteStream, and its "change" event.
 //
 // Test hooks, read-only, on window.webimsVoice: calls() (snapshots with states), dominantFrequency(callId)
-// (Hz of the remote audio, or null), remoteLevel(callId), history(), ringtone() (null, "ring" or "waiting").
+// (Hz of the remote audio, or null), remoteLevel(callId), history(), ringtone() (null, "ring" or "waiting"),
+// microphoneOpen() (whether the page holds the microphone).
 
 import { Ringer, setSoundsOutput } from "./audio.js";
 import { Call } from "./call.js";
@@ -262,6 +263,7 @@ function exposeTestHooks(voice) {
     remoteLevel: (id) => voice.get(id)?.analyser()?.level() ?? null,
     history: () => voice.history.entries(),
     ringtone: () => voice.ringer.kind,  // null, "ring", or "waiting" (a call comes in during another)
+    microphoneOpen: () => Boolean(voice.devices.open),
   };
   Object.defineProperty(window, "webimsVoice", { value: Object.freeze(hooks), configurable: false, writable: false });
 }
