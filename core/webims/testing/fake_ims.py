@@ -131,12 +131,14 @@ class FakeIms(SipPeer):
         body = _reginfo(1, "full", self.accounts[username].identities[0], "terminated", event, binding)
         return await self._notify_reg(username, binding, body, "terminated;reason=deactivated")
 
-    async def add_identity(self, username: str, identity: str) -> int:
+    async def add_identity(self, username: str, identity: str, *, grant: bool = True) -> int:
         """The operator adds ``identity`` to the subscriber's implicit set: a partial reginfo NOTIFY says it is
-        registered with her contact (TS 24.229 §5.1.1.3), as an S-CSCF does."""
+        registered with her contact (TS 24.229 §5.1.1.3), as an S-CSCF does. ``grant=False``: the NOTIFY alone,
+        the registrar's P-Associated-URI unchanged (a forged or mistaken NOTIFY)."""
         binding = self.bindings[username]
-        self.accounts[username] = attrs.evolve(self.accounts[username],
-                                               identities=(*self.accounts[username].identities, identity))
+        if grant:
+            self.accounts[username] = attrs.evolve(self.accounts[username],
+                                                   identities=(*self.accounts[username].identities, identity))
         body = _reginfo(2, "partial", identity, "active", "created", binding)
         return await self._notify_reg(username, binding, body, "active;expires=600")
 

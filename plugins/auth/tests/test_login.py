@@ -3,6 +3,7 @@
 import pytest
 import trio
 
+from webims.errors import IdentityError
 from webims.testing import BrowserError
 from webims.testing.fake_ims import FakeAccount
 
@@ -141,6 +142,21 @@ async def test_an_identity_the_operator_adds_reaches_her_tabs_at_once_and_is_her
     uris = [identity["uri"] for identity in event["body"]["identities"]]
     assert uris[-1] == "sip:mary.team@ims.test" and event["body"]["default"] == uris[0] != uris[-1]
     assert gateway.contexts.get("mary").require_identity("sip:mary.team@ims.test").uri == "sip:mary.team@ims.test"
+
+
+async def test_an_identity_only_a_notify_names_is_not_given_and_is_asked_about_once(gateway, webims_browser, ims):
+    await logged_in_watching_her_registration(gateway, webims_browser, ims)
+    registration = gateway.plugins.services["auth"].plugin.subscribers["mary"].registration
+    before = registration.registers_sent
+    for _ in range(2):  # the registrar's P-Associated-URI does not have it: a forged or mistaken NOTIFY
+        assert await ims.add_identity("mary", "sip:eve@ims.test", grant=False) == 200
+    with trio.fail_after(5):
+        while registration.registers_sent == before:
+            await trio.sleep(0.05)
+    await trio.sleep(0.5)
+    assert registration.registers_sent == before + 1  # one REGISTER to ask, not one per NOTIFY
+    with pytest.raises(IdentityError):
+        gateway.contexts.get("mary").require_identity("sip:eve@ims.test")
 
 
 async def test_an_ims_outage_shows_reconnecting_then_registers_again(gateway, webims_browser, ims, autojump_clock):

@@ -50,6 +50,14 @@ class Subscriber:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self.registration.maintain)
                 nursery.start_soon(self.reg_event.run)
+                nursery.start_soon(self._follow_announced_identities)
+
+    async def _follow_announced_identities(self) -> None:
+        """An identity the reg event names that her set lacks: register again, and the registrar's answer (its
+        P-Associated-URI) brings the set, which every tab is then told of."""
+        while True:
+            await self.reg_event.identities_announced()
+            await self.registration.reregister("identities announced")
 
 
 class AuthPlugin:

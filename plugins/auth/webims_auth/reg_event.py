@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 import trio
 
 from webims import log
-from webims.context import DialogClaim, PublicIdentity, RegistrationContext
+from webims.context import DialogClaim, RegistrationContext
 from webims.ims.agent import UserAgent
 from webims.ims.endpoint import ServerTransaction
 from webims.sip import RemoteProtocolError, SubscriptionState
@@ -36,6 +36,8 @@ class RegEventSubscription:
         self.expires = SUBSCRIBE_EXPIRES
         self._renew = trio.Event()
         self.notifies = 0  # NOTIFYs taken (logs and tests: the first says what the IMS knows of her set)
+        self._announced = trio.Event()
+        self._asked: set[str] = set()  # identities a NOTIFY announced that we registered again to learn of
 
     async def run(self) -> None:
         """Keep the subscription alive until cancelled."""
@@ -99,19 +101,25 @@ class RegEventSubscription:
             await self.on_deregistered(removed)
             return
         if info is not None:
-            self._add_identities(registered_with(info, self.agent.contact_uri()))
+            self._note_announced(registered_with(info, self.agent.contact_uri()))
         if state.state == "terminated":
             self._renew.set()
 
-    def _add_identities(self, registered: tuple[str, ...]) -> None:
-        """An identity newly registered with us joins her set at once (the page's identity list follows). One the
-        document leaves out stays: the IMS core need not list every identity of the set (the lab's does not)."""
+    def _note_announced(self, registered: tuple[str, ...]) -> None:
+        """An identity registered with us that her set lacks (the operator added it): the set itself is taken from
+        the registrar's answer to a REGISTER (P-Associated-URI), never from a NOTIFY, so a forged NOTIFY cannot
+        give her an identity. Each is asked about once, so a core that names it differently cannot loop us."""
         known = {identity.uri for identity in self.context.public_identities}
-        added = [PublicIdentity(uri) for uri in dict.fromkeys(registered) if uri not in known]
-        if added:
-            _log.info("reg_event.identities_added", impi=self.agent.credentials.username,
-                      identities=[identity.uri for identity in added])
-            self.context.set_identities((*self.context.public_identities, *added), self.context.default_identity)
+        new = [uri for uri in dict.fromkeys(registered) if uri not in known and uri not in self._asked]
+        if new:
+            self._asked.update(new)
+            _log.info("reg_event.identities_announced", impi=self.agent.credentials.username, identities=new)
+            self._announced.set()
+
+    async def identities_announced(self) -> None:
+        """Wait until a NOTIFY names an identity registered with us that her set does not have yet."""
+        await self._announced.wait()
+        self._announced = trio.Event()
 
     def _forget_dialog(self) -> None:
         if self.dialog is not None:
