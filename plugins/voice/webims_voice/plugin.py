@@ -296,7 +296,7 @@ class VoicePlugin:
                 await call.notify("call.media", {"video": _video_summary(event)})
             elif isinstance(event, NegotiationNeeded):
                 self.nursery.start_soon(self._offer_anew, call)
-            elif isinstance(event, KeyframeNeeded) and not call.keyframe_info_pending:
+            elif isinstance(event, KeyframeNeeded):
                 self.nursery.start_soon(in_dialog.ask_for_keyframe, call)  # RFC 5168 INFO, besides the RTCP PLI
 
     async def _offer_anew(self, call: Call) -> None:

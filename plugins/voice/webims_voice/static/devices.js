@@ -62,7 +62,7 @@ export class AudioDevices extends EventTarget {
   }
 
   async _open() {
-    if (this._stream && this._stream.getAudioTracks().some((t) => t.readyState === "live")) return this._stream;
+    if (this.open) return this._stream;
     if (!this.available) {
       throw new Error("Calls need a secure (https) page to use the microphone; this page cannot open it.");
     }

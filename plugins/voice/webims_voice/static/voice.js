@@ -263,7 +263,7 @@ function exposeTestHooks(voice) {
     remoteLevel: (id) => voice.get(id)?.analyser()?.level() ?? null,
     history: () => voice.history.entries(),
     ringtone: () => voice.ringer.kind,  // null, "ring", or "waiting" (a call comes in during another)
-    microphoneOpen: () => Boolean(voice.devices.open),
+    microphoneOpen: () => voice.devices.open,
   };
   Object.defineProperty(window, "webimsVoice", { value: Object.freeze(hooks), configurable: false, writable: false });
 }
