@@ -48,16 +48,15 @@ import math
 import os
 import platform
 import resource
-import select
 import socket
 import struct
 import sys
-import threading
 import time
 from array import array
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from packet_loop import PacketLoop  # noqa: E402
 from rtpengine import RTP_TO_RTP, RTP_TO_WEBRTC, WEBRTC_TO_RTP, NgError, RtpEngine, cpu_seconds  # noqa: E402
 
 import pylibsrtp  # noqa: E402
@@ -161,39 +160,6 @@ class _Sink:
             except OSError:
                 continue
             count += 1
-
-
-class PacketLoop:
-    """A generator's loop on a thread of its own: ``start`` returns once it runs, ``stop`` ends it. A subclass
-    names its sockets (``fds``) and ``serve``s them from one epoll until ``_running`` turns False."""
-
-    thread_name = "bench-media"
-    tid: int | None = None
-    _running = False
-    _thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._running = True
-        started = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(started,), name=self.thread_name, daemon=True)
-        self._thread.start()
-        started.wait()
-
-    def stop(self) -> None:
-        self._running = False
-        if self._thread is not None:
-            self._thread.join(5)
-
-    def _run(self, started: threading.Event) -> None:
-        self.tid = threading.get_native_id()
-        started.set()
-        poller = select.epoll()
-        for fd in self.fds():
-            poller.register(fd, select.EPOLLIN)
-        try:
-            self.serve(poller)
-        finally:
-            poller.close()
 
 
 class MediaLoop(PacketLoop):
@@ -517,6 +483,7 @@ class Load:
             + len(self.plain_browsers) + len(self.pairs),
             "generator": {
                 "media_loop": "C (bench/rtpload.c)" if type(media) is not MediaLoop else "Python (MediaLoop)",
+                **({"media_loop_failure": media.failure} if getattr(media, "failure", None) else {}),
                 "cpu_pct_of_one_core": round(100 * cpu / wall, 1),
                 "media_thread_pct": round(100 * media_cpu / wall, 1),
                 "sent_pkt_per_s": round(sum(media.sent) / seconds),
@@ -538,7 +505,8 @@ class Load:
                 port.sock.close()
         browsers, self.browsers = self.browsers, {}
         await asyncio.gather(*(pc.close() for pc, _ in browsers.values()), return_exceptions=True)
-        for port in [*self.phones.values(), *self.plain_browsers.values(), *(p for pair in self.pairs.values() for p in pair)]:
+        pairs = (port for pair in self.pairs.values() for port in pair)
+        for port in [*self.phones.values(), *self.plain_browsers.values(), *pairs]:
             port.sock.close()
         for sock in self.phone_rtcp:
             sock.close()

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 from array import array
 from pathlib import Path
 
+from packet_loop import PacketLoop
 from pylibsrtp._binding import ffi
 from pylibsrtp._binding import lib as srtp_lib
 
@@ -83,7 +86,7 @@ def library() -> ctypes.CDLL:
         subprocess.run([compiler, "-O2", "-Wall", "-shared", "-fPIC", "-o", str(partial), str(SOURCE), "-lm"],
                        check=True)
         partial.rename(built)
-    loaded = ctypes.CDLL(str(built))  # CDLL: the call releases the GIL for as long as the loop runs
+    loaded = ctypes.CDLL(str(built), use_errno=True)  # CDLL: the call releases the GIL while the loop runs
     loaded.rtpload_run.argtypes = [ctypes.POINTER(CLoop)]
     loaded.rtpload_run.restype = ctypes.c_int
     return loaded
@@ -97,10 +100,10 @@ def _session(session) -> int | None:
     return None if session is None else int(ffi.cast("uintptr_t", session._srtp[0]))
 
 
-class NativeMediaLoop:
+class NativeMediaLoop(PacketLoop):
     """``MediaLoop``'s interface (start, stop, reset, window, sending and the counts), run by rtpload.c."""
 
-    tid: int | None = None
+    thread_name = "bench-media-native"
 
     def __init__(self, ports, sinks=(), *, period: float, max_behind: float, capacity: int,
                  tick: float = 0.0) -> None:
@@ -126,33 +129,27 @@ class NativeMediaLoop:
             running=1, sending=1, reset_requested=1, window_start=0, window_end=-1,
             ports_count=len(ports), sinks_count=len(self._sinks), streams_count=streams,
             ports=self._c_ports, sinks=self._c_sinks, protect=_function("srtp_protect"),
-            unprotect=_function("srtp_unprotect"), handoff=self._handoff, period=period, max_behind=max_behind, tick=tick,
+            unprotect=_function("srtp_unprotect"), handoff=self._handoff, period=period, max_behind=max_behind,
+            tick=tick,
             capacity=capacity, latency=latency, send_path=ctypes.cast(self._buffers[2], c_int64_p),
             read_lag=ctypes.cast(self._buffers[3], c_int64_p),
             lateness=ctypes.cast(self._buffers[4], ctypes.POINTER(ctypes.c_double)),
             **{name: ctypes.cast(span, c_int64_p) for name, span in
                zip(("sent_first", "sent_last", "received_low", "received_high", "last_counter"), self._spans)})
-        self._thread: threading.Thread | None = None
-        self.failure: str | None = None
+        self.failure: str | None = None  # why the C loop could not run (reported with the window's figures)
 
-    # --- the loop's life, as MediaLoop's ----------------------------------------------------------------------
-
-    def start(self) -> None:
-        started = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(started,), name="bench-media-native", daemon=True)
-        self._thread.start()
-        started.wait()
+    # --- the loop's life: PacketLoop's thread, the C loop in it -----------------------------------------------
 
     def _run(self, started: threading.Event) -> None:
         self.tid = threading.get_native_id()
         started.set()
         if self._lib.rtpload_run(ctypes.byref(self._c)) != 0:
-            self.failure = f"rtpload: epoll set-up failed (errno {ctypes.get_errno()})"
+            self.failure = f"rtpload.c could not set up its epoll: {os.strerror(ctypes.get_errno())}"
+            print(f"bench/media.py generator: {self.failure}", file=sys.stderr)
 
     def stop(self) -> None:
         self._c.running = 0
-        if self._thread is not None:
-            self._thread.join(5)
+        super().stop()
 
     def reset(self) -> None:
         """Clear the counts (done by the loop's own thread between two steps; this waits for it)."""

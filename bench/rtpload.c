@@ -202,7 +202,8 @@ static void drain_port(struct loop *loop, int32_t index) {
     int measured = in_window(loop, sent_ns);
     if (measured) {
         loop->r.received[stream & 1]++;
-        if (loop->received_low[stream] < 0 || counter < loop->received_low[stream]) loop->received_low[stream] = counter;
+        if (loop->received_low[stream] < 0 || counter < loop->received_low[stream])
+            loop->received_low[stream] = counter;
         if (counter > loop->received_high[stream]) loop->received_high[stream] = counter;
         sample(loop->latency[stream & 1], &loop->r.latency_count[stream & 1], arrived_ns - sent_ns, loop);
         sample(loop->read_lag, &loop->r.read_lag_count, realtime_ns() - arrived_ns, loop);  /* ours, not the relay's */

@@ -44,11 +44,13 @@ from array import array
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from media import Gateway as AudioGateway  # noqa: E402
 from media import (SO_TIMESTAMPNS, STAMP, TO_BROWSER, TO_IMS, Baseline, GcPauses, LoadGenerator,  # noqa: E402
-                   PacketLoop, Gateway as AudioGateway, RtpEngineRelay, added_latency_and_loss, arrival_ns, browser_connected, browser_peer,
+                   RtpEngineRelay, added_latency_and_loss, arrival_ns, browser_connected, browser_peer,
                    direction_counts, machine_busy_seconds, new_row, percentiles_ms, raise_open_files_limit,
                    report_row, serve, set_up_calls, srtp_session, take_over, thread_cpu_seconds, trio_lateness,
                    udp_drops, udp_socket, wait_for_quiet)
+from packet_loop import PacketLoop  # noqa: E402
 from rtpengine import RtpEngine, cpu_seconds  # noqa: E402
 
 FPS = 30
