@@ -21,6 +21,6 @@ from .events import (CodecChosen, DtmfReceived, IceStateChanged, KeyframeNeeded,
 
 __all__ = [
     "Bridge", "BridgeStats", "CodecChosen", "DtmfReceived", "IceStateChanged", "KeyframeNeeded", "Leg",
-    "LegQuality", "MediaConfig", "MediaEngine", "MediaError", "MediaEvent", "MediaMode", "MediaTimeout", "NegotiationNeeded",
-    "VideoChanged", "VideoStats", "open_media_engine",
+    "LegQuality", "MediaConfig", "MediaEngine", "MediaError", "MediaEvent", "MediaMode", "MediaTimeout",
+    "NegotiationNeeded", "VideoChanged", "VideoStats", "open_media_engine",
 ]

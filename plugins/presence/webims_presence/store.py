@@ -2,9 +2,9 @@
 
 Two kinds of store, one interface (:class:`UserStore`): the embedded SQLite file of the gateway (the default),
 and her XCAP documents on the operator's XCAP server (resource-lists for contacts, pres-rules for decisions,
-pidf-manipulation for her status), which the IMS presence server also reads, so that her decisions are enforced there. Edits are functions of the
-current value: the store applies them to what it holds now, which for XCAP may have been changed by another
-client meanwhile (a 412 on If-Match brings a fresh copy and the edit again).
+pidf-manipulation for her status), which the IMS presence server also reads, so that her decisions are
+enforced there. Edits are functions of the current value: the store applies them to what it holds now, which for
+XCAP may have been changed by another client meanwhile (a 412 on If-Match brings a fresh copy and the edit again).
 """
 
 from __future__ import annotations
