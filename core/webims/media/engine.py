@@ -32,9 +32,12 @@ from .errors import MediaError
 from .events import Leg, MediaEvent, VideoChanged
 from .loop_thread import ThreadHost
 
-__all__ = ["open_media_engine", "MediaEngine", "Bridge"]
+__all__ = ["open_media_engine", "MediaEngine", "Bridge", "LOST_MEDIA"]
 
 log = webims.log.get("media")
+
+LOST_MEDIA = ("The gateway lost this call's audio (the process carrying it stopped), so the call was ended. "
+              "You can call again.")
 
 
 @asynccontextmanager
@@ -60,7 +63,11 @@ class MediaEngine:
     async def new_bridge(self, call_id: str, media: Sequence[CallMedia] = ()) -> Bridge:
         """A bridge with its IMS port pair bound; MediaError if no port is free. ``media`` are the kinds
         plugins add to calls (``webims_call_media``); this engine carries ``video``."""
-        host = min(self._hosts, key=lambda h: h.load)
+        hosts = [host for host in self._hosts if host.alive]
+        if not hosts:
+            raise MediaError("The gateway's media process is being restarted, so calls have no audio for a "
+                             "moment. Please try again shortly.")
+        host = min(hosts, key=lambda h: h.load)
         bridge_id = f"{call_id}#{next(self._ids)}"
         bridge = Bridge(self, host, bridge_id, call_id)
         self._bridges[bridge_id] = bridge
@@ -82,7 +89,8 @@ class MediaEngine:
         else:
             from .workers import ProcessHost
 
-            self._hosts = [ProcessHost(self.config, self._deliver, index=i) for i in range(self.config.workers)]
+            self._hosts = [ProcessHost(self.config, self._deliver, index=i, lost=self._host_lost)
+                           for i in range(self.config.workers)]
         for host in self._hosts:
             await host.start(nursery)
 
@@ -97,6 +105,13 @@ class MediaEngine:
         if bridge is not None:
             bridge._deliver(event)
 
+    def _host_lost(self, host, why: str) -> None:
+        """A worker process ended with its calls: each bridge says so (:attr:`Bridge.lost`) and its events end."""
+        for bridge in [b for b in self._bridges.values() if b._host is host]:
+            bridge.lost = LOST_MEDIA
+            log.warning("bridge.lost", call=bridge.call_id, worker=host.index, exit=why)
+            self._forget(bridge)
+
     def _forget(self, bridge: Bridge) -> None:
         if self._bridges.pop(bridge.bridge_id, None) is not None:
             bridge._host.load -= 1
@@ -106,6 +121,8 @@ class MediaEngine:
 class Bridge:
     """One call's media, as the trio call layer sees it. Every method may raise :class:`MediaError`.
 
+    ``lost`` is None, or why the call's media ended under it (its worker process stopped): its
+    :meth:`events` then end, and the call cannot go on.
     ``video`` is what the call's video does (a :class:`~webims.media.events.VideoChanged`; its ``codec``
     is None while the call has none), up to date when an operation returns.
     """
@@ -118,10 +135,11 @@ class Bridge:
         self._events_in, self._events_out = trio.open_memory_channel[MediaEvent](engine.config.events_buffer)
         self.events_dropped = 0
         self.video = VideoChanged(None)
+        self.lost: str | None = None
 
     async def _call(self, operation: str, *args: Any) -> Any:
         if self.bridge_id not in self._engine._bridges:
-            raise MediaError("This call's media has already ended.")
+            raise MediaError(self.lost or "This call's media has already ended.")
         result, self.video = await self._host.call(self.bridge_id, operation, *args)
         return result
 

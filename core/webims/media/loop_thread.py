@@ -96,6 +96,8 @@ class LoopThread:
 class ThreadHost:
     """Runs a :class:`~webims.media.worker.MediaWorker` on a :class:`LoopThread` of the gateway process."""
 
+    alive = True  # it lives and ends with the gateway
+
     def __init__(self, config, deliver: Callable[[str, Any], None], name: str = "webims-media") -> None:
         from .worker import MediaWorker
 

@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import os
 import pickle
+import signal
 import struct
 import sys
 from collections.abc import Callable
@@ -36,29 +37,79 @@ def _frame(message: Any) -> bytes:
 
 
 class ProcessHost:
-    """The trio side of one worker process."""
+    """The trio side of one worker process.
 
-    def __init__(self, config, deliver: Callable[[str, Any], None], index: int = 0) -> None:
+    A worker that ends while the gateway runs (killed, crashed) is started again at once, or after a pause
+    that grows to 30 s if it keeps ending within a minute. Its calls cannot be saved (their ports and
+    DTLS state died with it): ``lost(host, why)`` tells the engine, which ends them with a reason. Until the
+    new process is up, ``alive`` is False and new calls go to the other workers.
+    """
+
+    def __init__(self, config, deliver: Callable[[str, Any], None], index: int = 0,
+                 lost: Callable[[ProcessHost, str], None] = lambda host, why: None) -> None:
         self.config = config
         self.index = index
         self.load = 0
+        self.restarts = 0
         self._deliver = deliver
+        self._lost = lost
         self._process: trio.Process | None = None
         self._ids = itertools.count(1)
         self._waiting: dict[int, tuple[trio.Event, list]] = {}
         self._send_lock = trio.Lock()
         self._alive = False
+        self._stopping = False
+        self._started_at = 0.0
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    @property
+    def alive(self) -> bool:
+        return self._alive
+
     async def start(self, nursery: trio.Nursery) -> None:
+        await self._spawn()
+        nursery.start_soon(self._supervise)
+
+    async def _spawn(self) -> None:
         self._process = await trio.lowlevel.open_process(
             [sys.executable, "-m", "webims.media.workers", self.config.event_loop], stdin=-1, stdout=-1)
         await self._process.stdin.send_all(_frame(self.config))
+        self._started_at = trio.current_time()
         self._alive = True
-        nursery.start_soon(self._read_replies)
+
+    async def _supervise(self) -> None:
+        pause = 0.0
+        while True:
+            await self._read_replies()
+            process = self._process
+            with trio.move_on_after(1):
+                await process.wait()
+            if process.returncode is None:  # it closed its pipe but lives on: it is no use to us
+                process.kill()
+                await process.wait()
+            await process.stdin.aclose()
+            if self._stopping:
+                return
+            why = _exit_reason(process.returncode)
+            log.error("worker.ended", worker=self.index, pid=process.pid, exit=why, calls=self.load)
+            self._lost(self, why)
+            pause = 0.0 if trio.current_time() - self._started_at > 60 else min(max(2 * pause, 1.0), 30.0)
+            await trio.sleep(pause)
+            while not self._stopping:
+                try:
+                    await self._spawn()
+                    break
+                except OSError as error:
+                    log.error("worker.start_failed", worker=self.index, error=str(error))
+                    pause = min(max(2 * pause, 1.0), 30.0)
+                    await trio.sleep(pause)
+            if self._stopping:
+                return
+            self.restarts += 1
+            log.info("worker.restarted", worker=self.index, pid=self._process.pid, restarts=self.restarts)
 
     async def call(self, bridge_id: str, operation: str, *args: Any) -> Any:
         request_id = next(self._ids)
@@ -81,6 +132,7 @@ class ProcessHost:
         return value
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._process is None:
             return
         with trio.move_on_after(5):
@@ -88,7 +140,10 @@ class ProcessHost:
                 await self.call("", "shutdown")
             except MediaError:
                 pass  # already gone
-        await self._process.stdin.aclose()
+        try:
+            await self._process.stdin.aclose()
+        except trio.ClosedResourceError:
+            pass
         with trio.move_on_after(5):
             await self._process.wait()
         if self._process.returncode is None:
@@ -120,6 +175,15 @@ class ProcessHost:
             if waiting is not None:
                 waiting[1].extend(message[2:])
                 waiting[0].set()
+
+
+def _exit_reason(returncode: int | None) -> str:
+    if returncode is not None and returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit status {returncode}"
 
 
 # --- the worker process ------------------------------------------------------------------------

@@ -76,21 +76,35 @@ class AnsweredCall:
 
 
 @pytest.fixture
-async def answered_call(webims_gateway, webims_browser, webrtc_browser, fake_ims):
+async def call_bob(webims_gateway, webims_browser, webrtc_browser, fake_ims):
+    """``await call_bob(settings)``: Mary's call to Bob, answered, with audio connected on her browser's side,
+    through a gateway with those voice ``settings`` (SETTINGS by default)."""
+    bobs = []
+
+    async def call(settings: dict = SETTINGS) -> AnsweredCall:
+        ims = await fake_ims({"mary": MARY})
+        gateway = await webims_gateway({"auth": True, "voice": True}, ims={"proxy": ims.uri}, settings=settings)
+        tab = await webims_browser(gateway)
+        await tab.request("auth", "login", {"username": "mary", "password": "secret"})
+        browser = webrtc_browser(("PCMU",))
+        bob = BobsPhone(ims, *await rtp_and_rtcp_sockets())
+        bobs.append(bob)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(bob.answer_marys_invite)
+            started = await tab.request("voice", "call.start", {"target": "sip:bob@ims.test",
+                                                                "sdp": await browser.offer()})
+        await browser.accept_answer(started["sdp"])
+        await tab.next_event("voice", "call.answered")
+        return AnsweredCall(tab, bob, gateway.plugins.services["voice"].plugin.calls[started["call"]], browser)
+
+    yield call
+    for bob in bobs:
+        await bob.hang_up()  # else the gateway's own BYE at shutdown waits for an answer nobody gives
+        bob.rtp.close()
+        bob.rtcp.close()
+
+
+@pytest.fixture
+async def answered_call(call_bob):
     """Mary's call to Bob, answered, with audio connected on her browser's side."""
-    ims = await fake_ims({"mary": MARY})
-    gateway = await webims_gateway({"auth": True, "voice": True}, ims={"proxy": ims.uri}, settings=SETTINGS)
-    tab = await webims_browser(gateway)
-    await tab.request("auth", "login", {"username": "mary", "password": "secret"})
-    browser = webrtc_browser(("PCMU",))
-    bob = BobsPhone(ims, *await rtp_and_rtcp_sockets())
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(bob.answer_marys_invite)
-        started = await tab.request("voice", "call.start", {"target": "sip:bob@ims.test",
-                                                            "sdp": await browser.offer()})
-    await browser.accept_answer(started["sdp"])
-    await tab.next_event("voice", "call.answered")
-    yield AnsweredCall(tab, bob, gateway.plugins.services["voice"].plugin.calls[started["call"]], browser)
-    await bob.hang_up()  # else the gateway's own BYE at shutdown waits for an answer nobody gives
-    bob.rtp.close()
-    bob.rtcp.close()
+    return await call_bob()

@@ -161,7 +161,10 @@ class VoicePlugin:
         target = target_uri(body.get("target"), self.gateway.config.ims.domain, action="call")
         offer = _sdp(body)
         call = _Call(self, context, f"c{next(self._ids)}", "outgoing", identity.uri, target, _peer_name(body))
-        call.bridge = await self.engine.new_bridge(call.id, self.call_media)
+        try:
+            call.bridge = await self.engine.new_bridge(call.id, self.call_media)
+        except MediaError as error:
+            raise ServiceError("media_failed", error.reason) from None
         try:
             answer = await call.bridge.accept_browser_offer(offer)
             ims_offer = await call.bridge.ims_offer()
@@ -225,12 +228,12 @@ class VoicePlugin:
     async def _hangup(self, call, body, session):
         await self._hang_up(call, "You hung up.")
 
-    async def _hang_up(self, call: Call, reason: str) -> None:
+    async def _hang_up(self, call: Call, reason: str, reject_status: int = 603) -> None:
         outgoing, incoming = self.outgoing.get(call.id), self.incoming.get(call.id)
         if outgoing is not None and call.state in ("calling", "ringing", "early"):
             outgoing.cancel(reason)
         elif incoming is not None and call.state == "incoming":
-            incoming.reject(603, reason)
+            incoming.reject(reject_status, reason)
         else:
             await call.hang_up(reason)
 
@@ -298,6 +301,8 @@ class VoicePlugin:
                 self.nursery.start_soon(self._offer_anew, call)
             elif isinstance(event, KeyframeNeeded):
                 self.nursery.start_soon(in_dialog.ask_for_keyframe, call)  # RFC 5168 INFO, besides the RTCP PLI
+        if call.bridge.lost is not None and call.state != "ended":  # its media process stopped under it
+            await self._hang_up(call, call.bridge.lost, reject_status=500)
 
     async def _offer_anew(self, call: Call) -> None:
         """The browser's media changed (camera on or off): re-INVITE the phone with the bridge's new offer."""

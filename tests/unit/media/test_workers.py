@@ -3,6 +3,7 @@
 import trio
 
 from webims.media import MediaConfig, MediaError, MediaMode, open_media_engine
+from webims.media.engine import LOST_MEDIA
 
 from .conftest import FakePhone, connect_outgoing_call, wait_for
 
@@ -34,15 +35,28 @@ async def test_calls_spread_over_worker_processes_and_relay(make_browser):
         nursery.cancel_scope.cancel()
 
 
-async def test_a_worker_that_dies_fails_its_calls_with_a_readable_error():
+async def test_a_worker_that_dies_ends_its_calls_with_a_reason_and_is_started_again():
     config = MediaConfig(workers=1, ims_port_range=(42000, 42999))
     async with open_media_engine(config) as engine:
+        host = engine._hosts[0]
         bridge = await engine.new_bridge("doomed")
-        engine._hosts[0]._process.kill()
+        first_pid = host.pid
+        host._process.kill()
         with trio.fail_after(5):
+            async for _ in bridge.events():  # they end with the process
+                pass
+        assert bridge.lost == LOST_MEDIA
+        assert not host.alive and host.load == 0 and engine.bridges == []
+        for attempt in (bridge.ims_offer(), engine.new_bridge("meanwhile")):
             try:
-                await bridge.ims_offer()
+                await attempt
             except MediaError as exc:
-                assert str(exc) == "Media worker 0 has ended; the media of its calls is lost."
+                assert str(exc) in (LOST_MEDIA, "The gateway's media process is being restarted, so calls have no "
+                                                 "audio for a moment. Please try again shortly.")
             else:
                 raise AssertionError("expected a MediaError")
+        await wait_for(lambda: host.alive, timeout=10)
+        assert host.pid != first_pid and host.restarts == 1
+        fresh = await engine.new_bridge("after")
+        assert "m=audio" in await fresh.ims_offer()
+        await fresh.close()
