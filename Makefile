@@ -11,7 +11,7 @@ DISTRIBUTIONS := . $(PLUGINS) examples/hello-plugin
 DEBIAN_PACKAGES := python3-venv \
 	kamailio kamailio-websocket-modules kamailio-presence-modules kamailio-sqlite-modules \
 	kamailio-tls-modules kamailio-utils-modules kamailio-extra-modules \
-	baresip-core baresip-ffmpeg sip-tester rtpengine-daemon coturn chromium tshark sqlite3 iproute2
+	baresip-core baresip-ffmpeg sip-tester rtpengine-daemon coturn chromium tshark sqlite3 iproute2 nftables
 
 .PHONY: demo test system-deps python-deps clean
 

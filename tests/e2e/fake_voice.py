@@ -16,7 +16,7 @@ anything else        rings for ``answer_after`` seconds, then answers and plays 
 ===================  ==============================================================================
 
 Test hooks (trio, in the gateway's thread; ``FakeGateway`` in ``harness.py`` wraps them for sync tests):
-``ring(...)`` makes a call come in, ``remote_hangup``, ``remote_hold``, ``remote_dtmf``, ``heard(call)``
+``ring(...)`` makes a call come in, ``reattach_error`` makes every ``call.reattach`` fail, ``remote_hangup``, ``remote_hold``, ``remote_dtmf``, ``heard(call)``
 (the tone the far end hears from the page), ``summary(call)``, and the records ``calls``, ``requests``.
 
 Where docs/voice.md leaves it open the fake does what the real service (``webims_voice``) does: a tab that
@@ -91,6 +91,7 @@ class FakeVoicePlugin:
         self.outgoing_tone_hz = outgoing_tone_hz
         self.domain = domain
         self.calls: dict[str, FakeCall] = {}
+        self.reattach_error: tuple[str, str] | None = None  # (code, message) every call.reattach fails with
         self.requests: list[tuple[str, dict]] = []  # (type, body) of every browser request, in order
         self.gateway = None
         self.media = FakeMedia()
@@ -222,6 +223,8 @@ class FakeVoicePlugin:
         return {"ims": call.ims_quality}
 
     async def _reattach(self, call, body, session):
+        if self.reattach_error is not None:
+            raise ServiceError(*self.reattach_error)
         old = call.peer
         call.peer = await self.media.new_peer(old.tone_hz if old else self.outgoing_tone_hz)
         answer = await self.media.run(call.peer.answer, body.get("sdp"))

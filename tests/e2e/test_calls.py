@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import MICROPHONE_HZ
+from .outage import udp_dropped_at
 
 
 def connected(portal, text: str) -> str:
@@ -283,6 +284,21 @@ def test_a_reload_during_a_call_reattaches_it(portal, fake_gateway):
     portal.wait_for_tone(call, fake_gateway.voice.outgoing_tone_hz)
     assert [r["call"] for r in fake_gateway.requests("call.reattach")] == [call]
     hears_the_microphone(portal, fake_gateway, call)
+    portal.call_card("bob").get_by_role("button", name="Hang up").click()
+    expect(_last(portal)).to_contain_text("You hung up.")
+
+
+def test_an_audio_path_that_cannot_be_rebuilt_says_so_after_three_attempts(portal, fake_gateway):
+    portal.login()
+    portal.dial("bob")
+    call = connected(portal, "bob")
+    portal.wait_for_tone(call, fake_gateway.voice.outgoing_tone_hz)
+    fake_gateway.voice.reattach_error = ("media_failed", "The gateway has no free media port.")
+    path = portal.page.evaluate("(id) => window.webimsVoice.audioPath(id)", call)
+    with udp_dropped_at(path["port"]):
+        expect(portal.call_card("bob")).to_contain_text(
+            "Connected. No audio connection: The gateway has no free media port.", timeout=30_000)
+    assert [r["call"] for r in fake_gateway.requests("call.reattach")] == [call] * 3
     portal.call_card("bob").get_by_role("button", name="Hang up").click()
     expect(_last(portal)).to_contain_text("You hung up.")
 

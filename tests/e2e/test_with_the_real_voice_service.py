@@ -16,12 +16,19 @@ from webims.testing.gateway import start_gateway
 from webims.testing.peers.tones import dominant_frequency
 
 from .conftest import MICROPHONE_HZ
+from .outage import udp_dropped_at
 from .portal_page import PortalPage
 
 pytestmark = pytest.mark.interop
 SETTINGS = {"auth": {"keepalive_interval": 5, "shutdown_seconds": 0.5},
             "voice": {"browser_addresses": ["127.0.0.1"], "ims_port_min": 43000, "ims_port_max": 43999}}
 PHONE_HZ = 880
+RECORD_STATE_TEXTS = """() => {
+    window.stateTexts = [];
+    const state = document.querySelector("li.call .call-state");
+    new MutationObserver(() => window.stateTexts.push(state.textContent))
+        .observe(state, { childList: true, characterData: true, subtree: true });
+}"""
 
 
 @pytest.fixture
@@ -90,6 +97,34 @@ def test_a_reload_during_a_call_reattaches_it_to_the_gateway(mary, baresip_facto
     expect(mary.call_card("sip:bob@ims.test")).to_contain_text("Connected.")
     mary.wait_for_tone(call, PHONE_HZ, tolerance=20)
     mary.call_card("sip:bob@ims.test").get_by_role("button", name="Hang up").click()
+    bob.wait_event("CALL_CLOSED", 5)
+
+
+def test_a_call_whose_audio_path_breaks_gets_a_new_one_and_goes_on(mary, baresip_factory, screenshot):
+    """A network change under a call: nothing reaches the gateway's end of her audio path any more. The page
+    builds a new path to the same call (an ICE restart at the gateway) and the call goes on; Bob notices nothing
+    but the gap."""
+    bob = baresip_factory("bob", tone_hz=PHONE_HZ)
+    mary.dial("sip:bob@ims.test")
+    card = mary.call_card("sip:bob@ims.test")
+    expect(card).to_contain_text("Connected.", timeout=15_000)
+    call = mary.call_id("bob")
+    mary.wait_for_tone(call, PHONE_HZ, tolerance=20)
+    path = mary.page.evaluate("(id) => window.webimsVoice.audioPath(id)", call)
+    mary.page.evaluate(RECORD_STATE_TEXTS)  # rebuilding the path takes a moment only: every text is kept
+    with udp_dropped_at(path["port"]):
+        expect(card).to_contain_text("Audio interrupted; trying to get it back…", timeout=15_000)
+        expect(card.locator(".call-quality")).to_be_hidden()  # its figures are of the path that broke
+        screenshot(mary.page, "audio-interrupted")
+        mary.page.wait_for_function(
+            "(id) => window.webimsVoice.calls().find((c) => c.id === id)?.media.state === 'connected'",
+            arg=call, timeout=20_000)
+        new_path = mary.page.evaluate("(id) => window.webimsVoice.audioPath(id)", call)
+    shown = mary.page.evaluate("() => window.stateTexts")
+    assert "Connected. Reconnecting the audio (attempt 1 of 3)…" in shown and shown[-1] == "Connected.", shown
+    assert new_path["port"] != path["port"]
+    mary.wait_for_tone(call, PHONE_HZ, tolerance=20)
+    card.get_by_role("button", name="Hang up").click()
     bob.wait_event("CALL_CLOSED", 5)
 
 

@@ -10,6 +10,7 @@ INSTALL_COMMANDS = {
     "kamailio": KAMAILIO_INSTALL,
     "baresip": "apt-get install baresip-core",
     "sipp": "apt-get install sip-tester",
+    "nft": "apt-get install nftables",
 }
 
 

@@ -97,7 +97,8 @@ export class CallView {
     setText(this.badges, badges.join(" · "));
     setText(this.notice, call.notice);
     this.notice.hidden = !call.notice;
-    const quality = call.state === "active" ? call.quality : { grade: null, text: "" };
+    // While the audio path is down its last figures are stale: the state line says what is going on.
+    const quality = call.state === "active" && call.media.state === "connected" ? call.quality : { grade: null, text: "" };
     setText(this.quality, quality.text);
     this.quality.hidden = !quality.text;
     this.quality.dataset.grade = quality.grade || "";
@@ -139,7 +140,7 @@ export class CallView {
 
 // Every state in words, with the audio path's trouble when there is some.
 export function stateText(call) {
-  const media = call.media.state === "failed" || call.media.state === "interrupted" ? ` ${call.media.reason}` : "";
+  const media = ["failed", "interrupted", "reconnecting"].includes(call.media.state) ? ` ${call.media.reason}` : "";
   switch (call.state) {
     case "calling": return "Calling…";
     case "ringing": return "Ringing…";

@@ -15,8 +15,15 @@ const MEDIA_TEXT = {
   connecting: "Connecting audio…",
   connected: "",
   interrupted: "Audio interrupted; trying to get it back…",
+  reconnecting: "Reconnecting the audio…",
   failed: "No audio connection.",
 };
+
+// A connected audio path that stops (a network change, Wi-Fi to mobile) is given this long to come back by itself
+// before we build a new one: Chrome calls a path "failed" only after about 30 s without an answer.
+export const RECOVER_AFTER_MS = 4000;
+const RECOVERY_ATTEMPTS = 3;
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 export class Call extends EventTarget {
   constructor(service, { id = null, direction, peer = {}, identity = "", calledIdentity = null, privacy = false,
@@ -52,6 +59,9 @@ export class Call extends EventTarget {
     this._candidateSends = [];
     this._endSent = false;
     this._hangingUp = null;    // what she did to end the call (hang up, decline) while the gateway confirms it
+    this._recoveryTimer = null;
+    this._recovering = false;
+    this._recoveries = 0;      // new audio paths built since the last one that connected
   }
 
   get live() {
@@ -112,7 +122,7 @@ export class Call extends EventTarget {
     pc.addEventListener("icecandidate", (event) => this._onCandidate(pc, event.candidate));
     pc.addEventListener("track", (event) => this._onTrack(pc, event));
     pc.addEventListener("connectionstatechange", () => this._onConnectionState(pc));
-    this._setMedia("connecting");
+    if (this.media.state !== "reconnecting") this._setMedia("connecting");
     if (remoteOffer) await pc.setRemoteDescription({ type: "offer", sdp: remoteOffer });
     pc.addTrack(track, new MediaStream([track]));  // answering: takes over the transceiver the offer made
     await this.service.runExtensions("peerConnection", this, pc, role);
@@ -157,11 +167,71 @@ export class Call extends EventTarget {
   _onConnectionState(pc) {
     if (pc !== this.pc) return;
     const state = pc.connectionState;
-    if (state === "connected") this._setMedia("connected");
-    else if (state === "disconnected") this._setMedia("interrupted");
-    else if (state === "failed") {
-      this._setMedia("failed", "No audio connection: this browser could not reach the gateway's media relay.");
+    if (state === "connected") {
+      pc.wasConnected = true;
+      this._recoveries = 0;
+      clearTimeout(this._recoveryTimer);
+      this._setMedia("connected");
+    } else if (state === "disconnected") {
+      this._setMedia("interrupted");
+      if (pc.wasConnected) this._recoverLater(pc, RECOVER_AFTER_MS);
+    } else if (state === "failed") {
+      if (pc.wasConnected || this._recoveries > 0) this._recoverLater(pc, 0);
+      else this._setMedia("failed", "No audio connection: this browser could not reach the gateway's media relay.");
     }
+  }
+
+  // The audio path of a call that had sound stopped: the SIP call goes on at the gateway, so a new peer
+  // connection re-attaches to it (call.reattach, an ICE restart there), as after a reload. While the gateway
+  // cannot be reached we wait for the reconnection; a path that does not come back is rebuilt up to
+  // RECOVERY_ATTEMPTS times before the card says it has no audio.
+  _recoverLater(pc, delay) {
+    clearTimeout(this._recoveryTimer);
+    this._recoveryTimer = setTimeout(() => this._recover(pc), delay);
+  }
+
+  async _recover(pc) {
+    if (pc !== this.pc || !this.live || this.id === null || this._recovering) return;
+    if (pc.connectionState === "connected") return;
+    if (this._recoveries >= RECOVERY_ATTEMPTS) {
+      this._setMedia("failed", "No audio connection: it was lost and could not be re-established. "
+        + "Check your network connection, or hang up and call again.");
+      return;
+    }
+    this._recovering = true;
+    this._recoveries += 1;
+    try {
+      this._setMedia("reconnecting", `Reconnecting the audio (attempt ${this._recoveries} of ${RECOVERY_ATTEMPTS})…`);
+      while (this.live) {
+        try {
+          await this.reattach();  // the new peer connection's own states take over from here
+          return;
+        } catch (error) {
+          if (error.code === "offline") {
+            await this._reconnected();
+            continue;
+          }
+          if (!this.live || this._recoveries >= RECOVERY_ATTEMPTS) {
+            if (this.live) this._setMedia("failed", `No audio connection: ${error.message}`);
+            return;
+          }
+          await sleep(1000 * 2 ** (this._recoveries - 1));
+          this._recoveries += 1;
+          this._setMedia("reconnecting",
+            `Reconnecting the audio (attempt ${this._recoveries} of ${RECOVERY_ATTEMPTS})…`);
+        }
+      }
+    } finally {
+      this._recovering = false;
+    }
+  }
+
+  _reconnected() {
+    return new Promise((resolve) => {
+      const done = () => { clearInterval(check); this.client.removeEventListener("reconnected", done); resolve(); };
+      const check = setInterval(() => { if (!this.live) done(); }, 1000);
+      this.client.addEventListener("reconnected", done);
+    });
   }
 
   _setMedia(state, reason = "") {
@@ -332,6 +402,7 @@ export class Call extends EventTarget {
   }
 
   _closePeer() {
+    clearTimeout(this._recoveryTimer);
     this._analyser?.close();
     this._analyser = null;
     if (this.pc) {

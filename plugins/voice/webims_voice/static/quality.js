@@ -10,10 +10,15 @@ const GRADES = ["good", "fair", "poor"];
 export class BrowserLegMeter {
   constructor() {
     this._last = null;
+    this._pc = null;
   }
 
   async sample(pc) {
     if (!pc) return null;
+    if (pc !== this._pc) {  // a new audio path (after a network change or a reload) counts from zero
+      this._pc = pc;
+      this._last = null;
+    }
     let inbound = null, remote = null;
     (await pc.getStats()).forEach((report) => {
       if (report.kind !== "audio") return;

@@ -264,6 +264,17 @@ function exposeTestHooks(voice) {
     history: () => voice.history.entries(),
     ringtone: () => voice.ringer.kind,  // null, "ring", or "waiting" (a call comes in during another)
     microphoneOpen: () => voice.devices.open,
+    audioPath: async (id) => {  // the gateway's end of the call's selected ICE pair, or null
+      const pc = voice.get(id)?.pc;
+      if (!pc) return null;
+      const stats = await pc.getStats();
+      for (const report of stats.values()) {
+        const pair = report.type === "transport" && stats.get(report.selectedCandidatePairId);
+        const remote = pair && stats.get(pair.remoteCandidateId);
+        if (remote) return { address: remote.address, port: remote.port };
+      }
+      return null;
+    },
   };
   Object.defineProperty(window, "webimsVoice", { value: Object.freeze(hooks), configurable: false, writable: false });
 }
