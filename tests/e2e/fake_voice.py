@@ -16,7 +16,8 @@ anything else        rings for ``answer_after`` seconds, then answers and plays 
 ===================  ==============================================================================
 
 Test hooks (trio, in the gateway's thread; ``FakeGateway`` in ``harness.py`` wraps them for sync tests):
-``ring(...)`` makes a call come in, ``reattach_error`` makes every ``call.reattach`` fail, ``remote_hangup``, ``remote_hold``, ``remote_dtmf``, ``heard(call)``
+``ring(...)`` makes a call come in, ``reattach_error`` makes every ``call.reattach`` fail,
+``remote_hangup``, ``remote_hold``, ``remote_dtmf``, ``heard(call)``
 (the tone the far end hears from the page), ``summary(call)``, and the records ``calls``, ``requests``.
 
 Where docs/voice.md leaves it open the fake does what the real service (``webims_voice``) does: a tab that

@@ -98,7 +98,8 @@ export class CallView {
     setText(this.notice, call.notice);
     this.notice.hidden = !call.notice;
     // While the audio path is down its last figures are stale: the state line says what is going on.
-    const quality = call.state === "active" && call.media.state === "connected" ? call.quality : { grade: null, text: "" };
+    const shown = call.state === "active" && call.media.state === "connected";
+    const quality = shown ? call.quality : { grade: null, text: "" };
     setText(this.quality, quality.text);
     this.quality.hidden = !quality.text;
     this.quality.dataset.grade = quality.grade || "";
