@@ -133,6 +133,17 @@ def webims_sip_routes():
     """
 
 
+@hookspec
+def webims_capabilities():
+    """Declare what this plugin's service lets her receive. Called on each plugin once at startup.
+
+    Return a :class:`webims.service.Capabilities`: media feature tags (RFC 3840; e.g. the MMTel ICSI and
+    ``audio`` for calls) and the content types it takes, or ``None``. The gateway puts the enabled services'
+    tags together in her Contact (REGISTER, dialogs she sets up or answers) and answers OPTIONS for her with
+    them (RFC 3261 §11), with an Accept of every service's content types.
+    """
+
+
 @hookspec(firstresult=True)
 def webims_handle_sip_request(request, context, transaction):
     """*async* Handle an incoming SIP request for one of this plugin's routes.

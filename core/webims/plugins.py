@@ -19,7 +19,7 @@ from packaging.specifiers import SpecifierSet
 from webims import hookspecs
 from webims.config import ConfigProblem, apply_schema
 from webims.errors import ConfigError
-from webims.service import PortalAssets, Service, SipRoute
+from webims.service import Capabilities, PortalAssets, Service, SipRoute
 
 ENTRY_POINT_GROUP = "webims"
 
@@ -57,6 +57,7 @@ class LoadedService:
     settings: Mapping[str, Any]
     assets: PortalAssets | None
     routes: tuple[SipRoute, ...]
+    capabilities: Capabilities = Capabilities()
 
 
 class PluginHost:
@@ -71,6 +72,19 @@ class PluginHost:
     @property
     def hook(self):
         return self.manager.hook
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Every enabled service's capabilities together, in ``[services]`` order, each tag and type once."""
+        tags = {tag: None for loaded in self.services.values() for tag in loaded.capabilities.feature_tags}
+        accept = {kind: None for loaded in self.services.values() for kind in loaded.capabilities.accept}
+        return Capabilities(tuple(tags), tuple(accept))
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The SIP methods the enabled services take, with ACK and CANCEL (for Allow)."""
+        return tuple(sorted({route.method for loaded in self.services.values() for route in loaded.routes}
+                            | {"ACK", "CANCEL", "OPTIONS"}))
 
     def call_owner(self, service: str, hook_name: str, **kwargs):
         """Call a hook on one plugin only (the hooks documented as "called on the owning plugin only")."""
@@ -178,7 +192,12 @@ def _register(host: PluginHost, name: str, plugin: Any, constraint: SpecifierSet
     problems += setting_problems
     assets = _ask(host, name, "webims_portal_assets", problems)
     routes = tuple(_ask(host, name, "webims_sip_routes", problems) or ())
-    return LoadedService(service, plugin, MappingProxyType(settings), assets, routes)
+    capabilities = _ask(host, name, "webims_capabilities", problems) or Capabilities()
+    if not isinstance(capabilities, Capabilities):
+        problems.append(ConfigProblem(key, f"plugin {name!r}: webims_capabilities() must return a "
+                                           "webims.service.Capabilities or None"))
+        capabilities = Capabilities()
+    return LoadedService(service, plugin, MappingProxyType(settings), assets, routes, capabilities)
 
 
 def _ask(host: PluginHost, name: str, hook_name: str, problems: list[ConfigProblem]):

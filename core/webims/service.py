@@ -68,6 +68,60 @@ class SipRoute:
     media: str | None = None
 
 
+# RFC 3840 §9: a feature tag's name ("+" and a tree for the g., sip. ... trees); a value is a token or a URN.
+_FEATURE_TAG = re.compile(r"^(\+[a-z0-9][a-z0-9.\-]{0,63}|audio|video|text|application|data|control|automata|"
+                          r"class|duplex|mobility|description|events|priority|methods|schemes|extensions|isfocus|"
+                          r"actor|language|type)$")
+_FEATURE_VALUE = re.compile(r"^[A-Za-z0-9:.\-_+!~*']{1,128}$")
+_MEDIA_TYPE = re.compile(r"^[a-z0-9!#$&^_.+\-]+/[a-z0-9!#$&^_.+\-]+$")
+
+
+def _check_feature_tags(instance, attribute, value):
+    for tag in value:
+        if not isinstance(tag, FeatureTag):
+            raise ValueError(f"{tag!r} is not a webims.service.FeatureTag")
+
+
+def _check_media_types(instance, attribute, value):
+    for media_type in value:
+        if not _MEDIA_TYPE.match(media_type):
+            raise ValueError(f"{media_type!r} is not a lower-case media type such as 'text/plain'")
+
+
+@attrs.frozen
+class FeatureTag:
+    """A media feature tag (RFC 3840) for what a service lets her do: ``FeatureTag("video")`` (a boolean tag),
+    ``FeatureTag("+g.oma.sip-im")``, or ``FeatureTag("+g.3gpp.icsi-ref", "urn:urn-7:3gpp-service.ims.icsi.mmtel")``
+    (an IMS communication service, TS 24.229 §7.9.2). Values of one name from several services become one list.
+    """
+
+    name: str = attrs.field(converter=str.lower)
+    value: str | None = attrs.field(default=None)
+
+    @name.validator
+    def _check_name(self, attribute, value):
+        if not _FEATURE_TAG.match(value):
+            raise ValueError(f"feature tag {value!r} is neither a base tag of RFC 3840 §9 nor a '+' tag")
+
+    @value.validator
+    def _check_value(self, attribute, value):
+        if value is not None and not _FEATURE_VALUE.match(value):
+            raise ValueError(f"feature tag value {value!r} must be a token or URN (letters, digits, : . - _ + ! ~ * ')")
+
+
+@attrs.frozen
+class Capabilities:
+    """What a service lets her receive, announced to the IMS (returned by ``webims_capabilities``).
+
+    ``feature_tags`` go into her Contact: when she registers, in the calls and chats she sets up or answers, and
+    in the gateway's answer to an OPTIONS for her (RFC 3840, RFC 3261 §11), so the network and other phones
+    know what to offer her. ``accept`` are the content types the service takes, for that answer's Accept.
+    """
+
+    feature_tags: tuple[FeatureTag, ...] = attrs.field(default=(), converter=tuple, validator=_check_feature_tags)
+    accept: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_check_media_types)
+
+
 _MEDIA_KIND = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 KEYFRAME_REQUEST_INFO = ("auto", "always", "never")
 

@@ -7,12 +7,17 @@ from webims.config import Setting
 from webims.errors import ConfigError
 from webims.hookspecs import hookimpl
 from webims.plugins import installed_plugins, load_services
-from webims.service import Service, SipRoute
+from webims.service import Capabilities, FeatureTag, Service, SipRoute
 
 
 class Stub:
-    def __init__(self, name="stub", version="1.0", routes=(), schema=None):
+    def __init__(self, name="stub", version="1.0", routes=(), schema=None, capabilities=None):
         self.name, self.version, self.routes, self.schema = name, version, routes, schema
+        self.capabilities = capabilities
+
+    @hookimpl
+    def webims_capabilities(self):
+        return self.capabilities
 
     @hookimpl
     def webims_service(self):
@@ -89,3 +94,22 @@ def test_invites_are_routed_by_the_media_their_offer_carries():
     assert host.sip_route_owner("INVITE", None, "application/sdp", frozenset({"audio", "video"})) == "a"
     assert host.sip_route_owner("INVITE", None, "application/sdp", frozenset({"message"})) == "b"
     assert host.sip_route_owner("INVITE", None, None, frozenset()) is None
+
+
+def test_the_services_capabilities_are_put_together_in_config_order_each_once():
+    host = load_services({"calls": SpecifierSet(), "chat": SpecifierSet(), "plain": SpecifierSet()}, {}, instances={
+        "calls": Stub("calls", routes=[SipRoute("INVITE")], capabilities=Capabilities(
+            [FeatureTag("+g.3gpp.icsi-ref", "urn:urn-7:3gpp-service.ims.icsi.mmtel"), FeatureTag("audio")],
+            ["application/sdp"])),
+        "chat": Stub("chat", routes=[SipRoute("MESSAGE")], capabilities=Capabilities(
+            [FeatureTag("+g.oma.sip-im"), FeatureTag("audio")], ["text/plain", "application/sdp"])),
+        "plain": Stub("plain")})
+    assert host.capabilities == Capabilities(
+        [FeatureTag("+g.3gpp.icsi-ref", "urn:urn-7:3gpp-service.ims.icsi.mmtel"), FeatureTag("audio"),
+         FeatureTag("+g.oma.sip-im")], ["application/sdp", "text/plain"])
+    assert host.methods == ("ACK", "CANCEL", "INVITE", "MESSAGE", "OPTIONS")
+
+
+def test_capabilities_of_the_wrong_kind_are_a_startup_error_naming_the_plugin():
+    with pytest.raises(ConfigError, match="'a': webims_capabilities\\(\\) must return"):
+        load_services({"a": SpecifierSet()}, {}, instances={"a": Stub("a", capabilities=["audio"])})

@@ -55,9 +55,11 @@ class GatewaySip:
             return
         service = self._owner(context, request)
         if service is None:
-            methods = sorted({route.method for loaded in self.gateway.plugins.services.values()
-                              for route in loaded.routes} | {"ACK", "CANCEL"})
-            await transaction.reply(405, headers=[("Allow", ", ".join(methods))])
+            allow = ("Allow", ", ".join(self.gateway.plugins.methods))
+            if request.method == "OPTIONS" and request.to_tag is None:
+                await transaction.reply(200, headers=[allow, *self._capabilities(context)])
+            else:
+                await transaction.reply(405, headers=[allow])
             return
         result = self.gateway.plugins.call_owner(service, "webims_handle_sip_request", request=request,
                                                  context=context, transaction=transaction)
@@ -66,6 +68,17 @@ class GatewaySip:
         if not transaction.answered:
             _log.error("sip.unanswered", service=service, method=request.method, call_id=request.call_id)
             await transaction.reply(500, headers=[("Warning", f'399 webims "{service} did not answer"')])
+
+    def _capabilities(self, context) -> list[tuple[str, str]]:
+        """What an OPTIONS for her is answered with (RFC 3261 §11.2, RFC 3840 §6): her Contact with the enabled
+        services' feature tags, and the content types they take."""
+        headers = []
+        if context.user_agent is not None:
+            headers.append(("Contact", context.user_agent.dialog_contact()))
+        accept = self.gateway.plugins.capabilities.accept
+        if accept:
+            headers.append(("Accept", ", ".join(accept)))
+        return headers
 
     def _owner(self, context, request) -> str | None:
         if request.to_tag is not None:

@@ -28,6 +28,7 @@ from webims.sip import (
     parse_uri,
 )
 from webims.sip.digest import DigestChallenge
+from webims.sip.feature_tags import contact_parameters
 from webims.sip.headers import Headers
 
 MAX_FORWARDS = "70"
@@ -47,13 +48,16 @@ class Credentials:
 
 class UserAgent:
     def __init__(self, endpoint: SipEndpoint, proxy: Address, domain: str, credentials: Credentials,
-                 *, contact_user: str | None = None, instance_id: str | None = None):
+                 *, contact_user: str | None = None, instance_id: str | None = None, feature_tags=()):
         self.endpoint = endpoint
         self.proxy = proxy
         self.domain = domain
         self.credentials = credentials
         self.contact_user = contact_user or uuid.uuid4().hex[:16]
         self.instance_id = instance_id or f"urn:uuid:{uuid.uuid4()}"
+        # RFC 3840: what the enabled services let her receive (webims.service.FeatureTag), in every Contact
+        # that describes her: REGISTER, and the dialogs she sets up or answers (dialog_contact).
+        self.feature_parameters = contact_parameters(feature_tags)
         # RFC 3608: after registration, requests are pre-loaded with the Service-Route the registrar gave.
         self.service_route: tuple[NameAddr, ...] = ()
         self._digest = DigestClient(credentials.username, credentials.password)
@@ -69,13 +73,19 @@ class UserAgent:
         return f"sip:{self.contact_user}@{local.host}:{local.port}{transport}"
 
     def contact(self, *, reg_id: int | None = None, expires: int | None = None) -> str:
-        """Our Contact with the RFC 5626 instance id (and reg-id when registering an outbound flow)."""
-        value = f'<{self.contact_uri()}>;+sip.instance="<{self.instance_id}>"'
+        """Our REGISTER Contact: feature tags, the RFC 5626 instance id (and reg-id when registering an outbound
+        flow)."""
+        value = f'<{self.contact_uri()}>{self.feature_parameters};+sip.instance="<{self.instance_id}>"'
         if reg_id is not None:
             value += f";reg-id={reg_id}"
         if expires is not None:
             value += f";expires={expires}"
         return value
+
+    def dialog_contact(self) -> str:
+        """The Contact of a dialog-creating request or response of hers (an INVITE, its 18x and 200), with her
+        feature tags (TS 24.229 §5.1.2A.1.1, TS 24.173 §5.2)."""
+        return f"<{self.contact_uri()}>{self.feature_parameters}"
 
     def via(self) -> str:
         local = self.endpoint.transports.local(self.transport)

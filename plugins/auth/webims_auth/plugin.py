@@ -158,7 +158,8 @@ class AuthPlugin:
         gateway, settings = self.gateway, self.settings
         context = RegistrationContext(private_identity=username)
         credentials = Credentials(username, password, gateway.config.ims.realm)
-        agent = UserAgent(gateway.sip.endpoint, gateway.sip.proxy, gateway.config.ims.domain, credentials)
+        agent = UserAgent(gateway.sip.endpoint, gateway.sip.proxy, gateway.config.ims.domain, credentials,
+                          feature_tags=gateway.plugins.capabilities.feature_tags)
         context.user_agent = agent
         policy = RegistrationPolicy(settings["register_expires"], settings["keepalive_interval"],
                                     settings["identity_template"])

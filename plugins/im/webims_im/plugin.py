@@ -12,7 +12,7 @@ from webims.config import Setting, host_port, in_range
 from webims.context import ContextChange, RegistrationContext
 from webims.errors import ServiceError
 from webims.hookspecs import hookimpl
-from webims.service import PortalAssets, Service, SipRoute
+from webims.service import Capabilities, FeatureTag, PortalAssets, Service, SipRoute
 from webims_im import content, page, requests
 from webims_im.chat.service import ChatService
 from webims_im.errors import ContentError
@@ -75,6 +75,11 @@ class ImPlugin:
     @hookimpl
     def webims_sip_routes(self):
         return [SipRoute("MESSAGE"), SipRoute("INVITE", media="message")]
+
+    @hookimpl
+    def webims_capabilities(self):
+        # OMA SIMPLE IM (as RCS chat): page-mode messages and MSRP chat sessions.
+        return Capabilities([FeatureTag("+g.oma.sip-im")], accept=content.ACCEPTED)
 
     # --- lifetime ------------------------------------------------------------------------------------------------
 

@@ -17,7 +17,8 @@ from webims.config import Setting, in_range, one_of
 from webims.errors import ServiceError
 from webims.hookspecs import hookimpl
 from webims.media import MediaError
-from webims.service import KEYFRAME_REQUEST_INFO, CallMedia, PortalAssets, Service
+from webims.service import KEYFRAME_REQUEST_INFO, CallMedia, Capabilities, FeatureTag, PortalAssets, Service
+from webims.sip.feature_tags import MMTEL
 
 STATIC = Path(__file__).parent / "static"
 MESSAGES = {"video.settings", "video.renegotiate"}
@@ -60,6 +61,11 @@ class VideoPlugin:
                                max_height=settings["max_height"], max_framerate=settings["max_framerate"],
                                keyframe_request_info=settings["keyframe_request_info"])
         return self.media
+
+    @hookimpl
+    def webims_capabilities(self):
+        # GSMA IR.94 / RFC 3840: a video-capable MMTel client says "video" beside the MMTel ICSI.
+        return Capabilities([FeatureTag("+g.3gpp.icsi-ref", MMTEL), FeatureTag("video")])
 
     @hookimpl
     def webims_portal_assets(self):

@@ -46,9 +46,11 @@ class BobsPhone:
     rtp: trio.socket.SocketType  # his media sockets, named in his SDP
     rtcp: trio.socket.SocketType
     dialog: Dialog | None = None
+    invite: object = None  # the last INVITE of Mary's he answered
 
     async def answer_marys_invite(self) -> None:
         incoming = await self.ims.expect("INVITE")
+        self.invite = incoming.request
         ok = dialog_response(incoming.request, 200, to_tag=new_tag(),
                              contact=f"<sip:bob@127.0.0.1:{self.ims.address.port}>",
                              headers=[("Content-Type", "application/sdp")],

@@ -60,7 +60,7 @@ class IncomingCall:
             await call.end(f"A call from {call.peer_uri} could not be taken: {error.reason}", 488)
             return
         await self.transaction.reply(180, to_tag=self.local_tag,
-                                     headers=[("Contact", f"<{call.agent.contact_uri()}>")])
+                                     headers=[("Contact", call.agent.dialog_contact())])
         await call.notify("call.incoming", self.summary())
         with trio.move_on_after(self.ring_timeout):
             async with trio.open_nursery() as nursery:
@@ -102,7 +102,7 @@ class IncomingCall:
             await call.end(error.reason, 488)
             return
         ok = dialog_response(self.transaction.request, 200, to_tag=self.local_tag,
-                             contact=f"<{call.agent.contact_uri()}>",
+                             contact=call.agent.dialog_contact(),
                              headers=[("Content-Type", SDP), ("Allow", "INVITE, ACK, CANCEL, BYE, UPDATE, INFO"),
                                       *self.session_timer.response_headers()],
                              body=ims_answer.encode())

@@ -11,7 +11,9 @@ import trio
 from webims import log
 from webims.ims.machine import MachineRunner
 from webims.sip import RemoteProtocolError, Response
+from webims.service import FeatureTag
 from webims.sip.dialog import Dialog
+from webims.sip.feature_tags import MMTEL, accept_contact
 from webims.sip.retransmission import AckRepeater
 from webims.sip.session_timer import SessionTimerPolicy, retry_after_422, session_timer_headers, uac_session_timer
 from webims.sip.transaction import make_cancel
@@ -21,11 +23,14 @@ from webims_voice.reasons import failure_reason
 _log = log.get("voice.outgoing")
 SDP = "application/sdp"
 ALLOW = "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, REFER, NOTIFY, OPTIONS"
+MMTEL_CALLEE = accept_contact(FeatureTag("+g.3gpp.icsi-ref", MMTEL))
 
 
 def build_invite(call: Call, target: str, sdp: bytes, privacy: bool, timers: SessionTimerPolicy):
     agent = call.agent
-    headers = [("Contact", f"<{agent.contact_uri()}>"), ("P-Preferred-Identity", f"<{call.identity}>"),
+    # TS 24.173 §5.2: an MMTel call asks for an MMTel callee (Accept-Contact) and names its service.
+    headers = [("Contact", agent.dialog_contact()), ("Accept-Contact", MMTEL_CALLEE),
+               ("P-Preferred-Service", MMTEL), ("P-Preferred-Identity", f"<{call.identity}>"),
                ("Allow", ALLOW), ("Supported", "timer, replaces"), *session_timer_headers(timers)]
     from_uri = call.identity
     if privacy:

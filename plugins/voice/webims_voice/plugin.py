@@ -15,7 +15,8 @@ from webims.errors import ServiceError
 from webims.hookspecs import hookimpl
 from webims.media import CodecChosen, DtmfReceived, IceStateChanged, Leg, MediaConfig, MediaError, MediaTimeout
 from webims.media import KeyframeNeeded, NegotiationNeeded, VideoChanged, open_media_engine
-from webims.service import PortalAssets, Service, SipRoute, collect_call_media
+from webims.service import Capabilities, FeatureTag, PortalAssets, Service, SipRoute, collect_call_media
+from webims.sip.feature_tags import MMTEL
 from webims.sip import NameAddr, RemoteProtocolError
 from webims.sip.session_timer import SessionTimerPolicy
 from webims_voice import in_dialog
@@ -93,6 +94,11 @@ class VoicePlugin:
     def webims_sip_routes(self):
         # audio offers, and INVITEs without an offer (answered 488: an offer is required)
         return [SipRoute("INVITE", media="audio"), SipRoute("INVITE")]
+
+    @hookimpl
+    def webims_capabilities(self):
+        # TS 24.173 §5.2: an MMTel phone registers, calls and answers with the MMTel ICSI; RFC 3840 "audio".
+        return Capabilities([FeatureTag("+g.3gpp.icsi-ref", MMTEL), FeatureTag("audio")], accept=["application/sdp"])
 
     # --- lifetime ------------------------------------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 import pytest
 import trio
 
+from webims.ims.transport import Address
 from webims.lab import LabProcess
+from webims.sip import Contact
 from webims.testing import BrowserError
 from webims.testing.peers.kamailio import LabCore
 
@@ -135,3 +137,20 @@ async def test_logout_removes_the_contact(gateway, webims_browser, lab):
     assert contacts(lab)
     await tab.request("auth", "logout")
     await eventually(lambda: contacts(lab) == [])
+
+
+async def test_bob_asking_what_mary_can_do_gets_her_mmtel_contact_through_the_lab(gateway, webims_browser, lab,
+                                                                                   sip_peer):
+    """RFC 3261 §11 capability query, routed by Kamailio to the contact she registered with the MMTel ICSI."""
+    await login(await webims_browser(gateway))
+    bob = (await sip_peer()).agent(Address(lab.host, lab.port), username="bob", password="bob-secret",
+                                   domain=lab.domain)
+    options = bob.build_request("OPTIONS", "sip:mary@ims.test", from_uri="sip:bob@ims.test")
+    with trio.fail_after(5):
+        answer = await bob.send(options)
+    assert answer.status == 200
+    contact = Contact.parse(answer.headers.get("Contact"))
+    assert contact.param("+g.3gpp.icsi-ref") == '"urn%3Aurn-7%3A3gpp-service.ims.icsi.mmtel"'
+    assert ("audio", None) in contact.params
+    assert "INVITE" in answer.headers.get("Allow").split(", ")
+    assert answer.headers.get("Accept") == "application/sdp"

@@ -30,7 +30,7 @@ async def invite(chat: Chat, offer: bytes, timeout: float) -> Response:
     """Send our INVITE and follow it to a final response; CANCEL it (§9.1, after a provisional) at ``timeout``."""
     agent = chat.agent
     request = agent.build_request("INVITE", chat.peer_uri, from_uri=chat.identity, body=offer, content_type=SDP,
-                                  headers=[("Contact", f"<{agent.contact_uri()}>"),
+                                  headers=[("Contact", agent.dialog_contact()),
                                            ("P-Preferred-Identity", f"<{chat.identity}>"), ("Allow", ALLOW)])
     final = await _follow(chat, request, timeout)
     if final.status in (401, 407):
@@ -93,7 +93,7 @@ async def refuse(transaction: ServerTransaction, status: int, reason: str) -> No
 async def accept(chat: Chat, transaction: ServerTransaction, answer: bytes) -> bool:
     """Answer the INVITE with 200 and our SDP; False (and 400) if the request cannot make a dialog."""
     request = transaction.request
-    ok = dialog_response(request, 200, to_tag=new_tag(), contact=f"<{chat.agent.contact_uri()}>",
+    ok = dialog_response(request, 200, to_tag=new_tag(), contact=chat.agent.dialog_contact(),
                          headers=[("Content-Type", SDP), ("Allow", ALLOW)], body=answer)
     try:
         chat.adopt_dialog(Dialog.from_uas(request, ok))
