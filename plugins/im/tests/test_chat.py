@@ -263,3 +263,38 @@ async def test_is_composing_travels_in_the_chat(login, bob, msrp_peer):
         nursery.start_soon(tab.request, "im", "composing", {"to": BOB, "active": True})
         frame = await peer.next_frame("SEND")
     assert frame.header("Content-Type") == "application/im-iscomposing+xml"
+
+
+async def start_and_end_before_an_answer(tab, ims):
+    """Mary starts a chat with Bob and ends it while his phone has not answered anything yet."""
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(tab.request, "im", "chat.start", {"to": BOB})
+        incoming = await ims.expect("INVITE")
+    chat = (await tab.request("im", "chat.list"))["chats"][0]["chat"]
+    await tab.request("im", "chat.end", {"chat": chat})
+    assert (await wait_state(tab, "ended"))["reason"] == "You ended the chat."
+    return incoming
+
+
+async def test_a_chat_she_ends_before_bob_answers_is_cancelled(login, ims):
+    tab = await login()
+    incoming = await start_and_end_before_an_answer(tab, ims)  # the core's 100 Trying allows CANCEL (§9.1)
+    with trio.fail_after(5):
+        await incoming.cancelled.wait()
+    await incoming.reply(487)
+
+
+async def test_a_chat_she_ended_that_bob_accepts_as_the_cancel_crosses_is_acknowledged_and_ended_with_bye(
+        login, ims):
+    tab = await login()
+    incoming = await start_and_end_before_an_answer(tab, ims)
+    ok = dialog_response(incoming.request, 200, to_tag=new_tag(), contact=f"<sip:bob@127.0.0.1:{ims.address.port}>",
+                         headers=[("Content-Type", "application/sdp")],
+                         body=b"v=0\r\no=bob 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                              b"m=message 7394 TCP/MSRP *\r\na=accept-types:message/cpim\r\n"
+                              b"a=path:msrp://127.0.0.1:7394/bob;tcp\r\n")
+    await incoming.respond(ok)
+    bye = await ims.expect("BYE")
+    assert bye.request.call_id == incoming.request.call_id
+    await bye.reply(200)
+    assert (await tab.request("im", "chat.list"))["chats"] == []

@@ -22,6 +22,7 @@ from webims_im.chat.session import Chat
 from webims_im.errors import ContentError
 
 SDP = "application/sdp"
+WITHDRAW_SECONDS = 32.0  # RFC 3261 Timer B (64 × T1): how long an INVITE she gave up on is watched
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
 _log = log.get("im.chat.setup")
 
@@ -51,13 +52,36 @@ async def _follow(chat: Chat, request, timeout: float) -> Response:
                     return response
                 provisional = True
     except trio.Cancelled:  # she ended the chat while it was being set up
-        if provisional:
-            with trio.CancelScope(shield=True), trio.move_on_after(2):
-                await chat.agent.send(make_cancel(request), authenticate=False)
+        chat.service.nursery.start_soon(_withdraw, chat, request, transaction, provisional)
         raise
     if provisional:
         await chat.agent.send(make_cancel(request), authenticate=False)
     return await transaction.final_response()  # 487 after our CANCEL, or the transaction's own 408
+
+
+async def _withdraw(chat: Chat, request, transaction, provisional: bool) -> None:
+    """The INVITE of a chat she ended before it was answered. It is CANCELled as soon as that is allowed (RFC
+    3261 §9.1: once a provisional response came); a 2xx that comes anyway is acknowledged and ended with BYE
+    (§15), so the peer is not left with a chat nobody is in."""
+    agent = chat.agent
+    with trio.move_on_after(WITHDRAW_SECONDS):
+        if provisional:
+            await agent.send(make_cancel(request), authenticate=False)
+        async for response in transaction.responses():
+            if response.status < 200:
+                if not provisional:
+                    provisional = True
+                    await agent.send(make_cancel(request), authenticate=False)
+                continue
+            if response.status < 300:
+                try:
+                    dialog = Dialog.from_uac(request, response)
+                except RemoteProtocolError:
+                    return  # a 2xx we cannot reply to: the peer ends it after its own Timer H
+                await chat.send_to_ims(agent.with_via(dialog.create_ack(response)))
+                await agent.send(agent.with_via(dialog.create_request("BYE")), authenticate=False)
+                _log.info("chat.withdrawn_after_answer", chat=chat.id)
+            return
 
 
 async def answered(chat: Chat, ok: Response) -> sdp.MessageMedia | None:
