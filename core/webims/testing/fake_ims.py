@@ -142,6 +142,15 @@ class FakeIms(SipPeer):
         body = _reginfo(2, "partial", identity, "active", "created", binding)
         return await self._notify_reg(username, binding, body, "active;expires=600")
 
+    async def remove_identity(self, username: str, identity: str, event: str = "rejected") -> int:
+        """The operator takes ``identity`` out of the subscriber's implicit set: it leaves the registrar's
+        P-Associated-URI, and a partial reginfo NOTIFY says its registration with her contact ended."""
+        binding = self.bindings[username]
+        account = self.accounts[username]
+        self.accounts[username] = attrs.evolve(account, identities=tuple(i for i in account.identities if i != identity))
+        body = _reginfo(3, "partial", identity, "terminated", event, binding)
+        return await self._notify_reg(username, binding, body, "active;expires=600")
+
     async def _notify_reg(self, username: str, binding: Binding, body: bytes, subscription_state: str) -> int:
         subscribe, tag = self.reg_subscribers[username]
         agent = self.agent(binding.source)

@@ -159,6 +159,27 @@ async def test_an_identity_only_a_notify_names_is_not_given_and_is_asked_about_o
         gateway.contexts.get("mary").require_identity("sip:eve@ims.test")
 
 
+async def test_an_identity_the_operator_takes_away_leaves_her_tabs_at_once_and_the_login_goes_on(
+        gateway, webims_browser, ims):
+    tab = await logged_in_watching_her_registration(gateway, webims_browser, ims)
+    assert await ims.remove_identity("mary", "sip:mary.work@ims.test") == 200
+    event = await tab.next_event("auth", "registration")
+    assert [identity["uri"] for identity in event["body"]["identities"]] == ["sip:mary@ims.test", "tel:+15550100"]
+    assert event["body"]["state"] == "registered" and event["body"]["default"] == "sip:mary@ims.test"
+    context = gateway.contexts.get("mary")
+    with pytest.raises(IdentityError):
+        context.require_identity("sip:mary.work@ims.test")
+    await gateway.plugins.services["auth"].plugin.subscribers["mary"].registration.reregister("refresh")
+    assert [identity.uri for identity in context.public_identities] == ["sip:mary@ims.test", "tel:+15550100"]
+
+
+async def test_her_default_identity_taken_away_ends_the_login_with_the_reason(gateway, webims_browser, ims):
+    tab = await logged_in_watching_her_registration(gateway, webims_browser, ims)
+    assert await ims.remove_identity("mary", "sip:mary@ims.test") == 200
+    event = await tab.next_event("auth", "logged_out")
+    assert event["body"]["reason"] == "The IMS network rejected your registration."
+
+
 async def test_an_ims_outage_shows_reconnecting_then_registers_again(gateway, webims_browser, ims, autojump_clock):
     tab = await webims_browser(gateway)
     await login(tab)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from webims_auth.reginfo import RegInfoError, contact_removed, parse_reginfo, registered_with
+from webims_auth.reginfo import RegInfoError, ended_with, parse_reginfo, registered_with
 
 OURS = "sip:mary-x1@127.0.0.1:5070;transport=tcp"
 
@@ -24,14 +24,14 @@ def test_only_active_registrations_holding_our_active_contact_count_as_ours():
         registration("sip:mary.work@ims.test", "terminated", OURS, "terminated", "unregistered"),
         registration("sip:mary.team@ims.test", "active", OURS, "terminated", "expired")))
     assert registered_with(info, OURS) == ("sip:mary@ims.test",)
-    assert contact_removed(info, OURS) == "unregistered"
+    assert ended_with(info, OURS) == {"sip:mary.work@ims.test": "unregistered", "sip:mary.team@ims.test": "expired"}
 
 
 def test_a_partial_document_names_only_what_changed():
     info = parse_reginfo(document(registration("sip:mary.team@ims.test", "active", OURS, event="created"),
                                   state="partial"))
     assert not info.full and registered_with(info, OURS) == ("sip:mary.team@ims.test",)
-    assert contact_removed(info, OURS) is None
+    assert ended_with(info, OURS) == {}
 
 
 @pytest.mark.parametrize("body", [b"<reginfo", b'<?xml version="1.0"?><other/>',

@@ -17,7 +17,7 @@ from webims.ims.agent import UserAgent
 from webims.ims.endpoint import ServerTransaction
 from webims.sip import RemoteProtocolError, SubscriptionState
 from webims.sip.dialog import Dialog
-from webims_auth.reginfo import RegInfoError, contact_removed, parse_reginfo, registered_with
+from webims_auth.reginfo import RegInfoError, ended_with, parse_reginfo, registered_with
 
 SUBSCRIBE_EXPIRES = 600
 RETRY_DELAY = 5.0
@@ -38,6 +38,7 @@ class RegEventSubscription:
         self.notifies = 0  # NOTIFYs taken (logs and tests: the first says what the IMS knows of her set)
         self._announced = trio.Event()
         self._asked: set[str] = set()  # identities a NOTIFY announced that we registered again to learn of
+        self._subscribed_to: str | None = None  # the identity our subscription is for (her default then)
 
     async def run(self) -> None:
         """Keep the subscription alive until cancelled."""
@@ -62,6 +63,7 @@ class RegEventSubscription:
                 return True
             self._forget_dialog()  # 481 and friends: the IMS lost it; start a new one
         identity = self.context.require_identity(None).uri
+        self._subscribed_to = identity
         request = self.agent.build_request(
             "SUBSCRIBE", identity, from_uri=identity,
             headers=[("Event", "reg"), ("Expires", str(SUBSCRIBE_EXPIRES)), ("Accept", "application/reginfo+xml"),
@@ -95,15 +97,37 @@ class RegEventSubscription:
             return
         await transaction.reply(200)
         self.notifies += 1
-        removed = contact_removed(info, self.agent.contact_uri()) if info else None
-        if removed is not None:
-            _log.info("reg_event.deregistered", impi=self.agent.credentials.username, event=removed)
-            await self.on_deregistered(removed)
+        ended = ended_with(info, self.agent.contact_uri()) if info else {}
+        if ended and self._ends_the_login(ended):
+            event = ended.get(self._subscribed_to) or next(iter(ended.values()))
+            _log.info("reg_event.deregistered", impi=self.agent.credentials.username, event=event)
+            await self.on_deregistered(event)
             return
+        if ended:
+            self._drop(ended)
         if info is not None:
             self._note_announced(registered_with(info, self.agent.contact_uri()))
         if state.state == "terminated":
             self._renew.set()
+
+    def _ends_the_login(self, ended: dict[str, str]) -> bool:
+        """Her registration as a whole ended: the identity we subscribed with (her default when we did) or her
+        default now, or every identity she has."""
+        default = self.context.default_identity.uri if self.context.default_identity else None
+        return (self._subscribed_to in ended or default in ended
+                or all(identity.uri in ended for identity in self.context.public_identities))
+
+    def _drop(self, ended: dict[str, str]) -> None:
+        """Some identities of her set were deregistered by the network (an operator took them away): they are
+        unusable from now on, and her tabs are told. The rest of her login goes on."""
+        known = self.context.public_identities
+        remaining = [identity for identity in known if identity.uri not in ended]
+        if len(remaining) == len(known):
+            return  # identities she does not have (already dropped, or never hers): nothing changes
+        _log.info("reg_event.identities_deregistered", impi=self.agent.credentials.username,
+                  identities={uri: event for uri, event in ended.items() if uri in {i.uri for i in known}})
+        self._asked.difference_update(ended)  # announced again later, they are asked about again
+        self.context.set_identities(remaining, self.context.default_identity)
 
     def _note_announced(self, registered: tuple[str, ...]) -> None:
         """An identity registered with us that her set lacks (the operator added it): the set itself is taken from

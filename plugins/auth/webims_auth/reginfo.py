@@ -62,20 +62,24 @@ def parse_reginfo(body: bytes) -> RegInfo:
     return RegInfo(version, root.get("state") == "full", tuple(registrations))
 
 
-def contact_removed(info: RegInfo, contact_uri: str) -> str | None:
-    """The event that removed our contact (``deactivated``, ``unregistered``, ``rejected``...), or None.
+def ended_with(info: RegInfo, contact_uri: str) -> dict[str, str]:
+    """The public identities whose registration with our contact this document ends, each with the event that
+    ended it (``deactivated``, ``unregistered``, ``rejected``...; ``terminated`` when only the registration
+    says so). TS 24.229 §5.1.1.3: each identity is deregistered on its own.
 
     Contacts compare by URI without parameters' order mattering to us: we match on the user@host:port part,
     which is unique per registration on this gateway.
     """
     wanted = _core(contact_uri)
+    ended = {}
     for registration in info.registrations:
-        for contact in registration.contacts:
-            if _core(contact.uri) == wanted and contact.state == "terminated":
-                return contact.event or "terminated"
-        if registration.state == "terminated" and any(_core(c.uri) == wanted for c in registration.contacts):
-            return "terminated"
-    return None
+        ours = [contact for contact in registration.contacts if _core(contact.uri) == wanted]
+        event = next((c.event or "terminated" for c in ours if c.state == "terminated"), None)
+        if event is None and ours and registration.state == "terminated":
+            event = "terminated"
+        if event is not None:
+            ended[registration.aor] = event
+    return ended
 
 
 def registered_with(info: RegInfo, contact_uri: str) -> tuple[str, ...]:
