@@ -44,7 +44,9 @@ from .fake_media import FakeMedia, FakePeer
 
 VOICE_STATIC = Path(__file__).resolve().parents[2] / "plugins" / "voice" / "webims_voice" / "static"
 MESSAGES = {"call.start", "call.candidate", "call.accept", "call.reject", "call.hangup", "call.hold",
-            "call.dtmf", "call.transfer", "call.list", "call.reattach", "call.quality"}
+            "call.dtmf", "call.transfer", "call.list", "call.reattach", "call.quality", "forwarding.get",
+            "forwarding.set"}
+NO_FORWARDING = {"always": None, "busy": None, "no_answer": None, "unreachable": None, "no_answer_seconds": 20}
 DIGITS = re.compile(r"^[0-9*#A-D]{1,32}$")
 LIVE = ("calling", "ringing", "early", "incoming", "active")
 NO_MEDIA = "No audio connection between this window and the gateway (ICE failed)."
@@ -92,7 +94,8 @@ class FakeVoicePlugin:
         self.outgoing_tone_hz = outgoing_tone_hz
         self.domain = domain
         self.calls: dict[str, FakeCall] = {}
-        self.reattach_error: tuple[str, str] | None = None  # (code, message) every call.reattach fails with
+        self.reattach_error: tuple[str, str] | None = None
+        self.forwarding = dict(NO_FORWARDING)  # (code, message) every call.reattach fails with
         self.requests: list[tuple[str, dict]] = []  # (type, body) of every browser request, in order
         self.gateway = None
         self.media = FakeMedia()
@@ -140,6 +143,12 @@ class FakeVoicePlugin:
         if request.type == "call.list":
             return {"calls": [c.summary() for c in self.calls.values()
                               if c.context is session.context and c.state in LIVE]}
+        if request.type == "forwarding.get":  # kept, not carried out: the real service's tests do that
+            return {"forwarding": self.forwarding}
+        if request.type == "forwarding.set":
+            self.forwarding = {**NO_FORWARDING, **{key: (value or None) if key != "no_answer_seconds" else value
+                                                   for key, value in body["forwarding"].items()}}
+            return {"forwarding": self.forwarding}
         call = self._call(body, session)
         handler = {
             "call.candidate": self._candidate, "call.accept": self._accept, "call.reject": self._reject,

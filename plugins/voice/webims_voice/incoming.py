@@ -17,6 +17,7 @@ from webims.sip.dialog import Dialog, dialog_response
 from webims.sip.retransmission import SuccessRetransmitter
 from webims.sip.session_timer import SessionTimerPolicy, TooSmall, uas_session_timer
 from webims_voice.call import Call
+from webims_voice.forwarding import WHY, Forwarding
 
 _log = log.get("voice.incoming")
 SDP = "application/sdp"
@@ -24,10 +25,12 @@ SDP = "application/sdp"
 
 class IncomingCall:
     def __init__(self, call: Call, transaction: ServerTransaction, ring_timeout: float,
-                 timers: SessionTimerPolicy = SessionTimerPolicy()):
+                 timers: SessionTimerPolicy = SessionTimerPolicy(), forwarding: Forwarding = Forwarding()):
         self.call = call
         self.transaction = transaction
-        self.ring_timeout = ring_timeout
+        self.forwarding = forwarding
+        # CFNR: a call she does not answer goes on after her chosen time instead of ringing out
+        self.ring_timeout = forwarding.no_answer_seconds if forwarding.no_answer else ring_timeout
         self.local_tag = new_tag()
         self.decided = trio.Event()
         self.answer_sdp: str | None = None  # the browser's answer, once a tab accepted
@@ -72,10 +75,16 @@ class IncomingCall:
             await call.end("The caller hung up.", 487)
         elif self.answer_sdp is not None:
             await self._answer()
+        elif self.rejection is not None and self.rejection[0] == 486 and self.forwarding.busy:
+            await deflect(call, self.transaction, self.forwarding.busy, "busy", self.local_tag)
         elif self.rejection is not None:
             status, reason = self.rejection
             await self.transaction.reply(status, to_tag=self.local_tag)
             await call.end(reason, status)
+        elif self.forwarding.unreachable and not call.context.browsers:  # her tabs went away while it rang
+            await deflect(call, self.transaction, self.forwarding.unreachable, "unreachable", self.local_tag)
+        elif self.forwarding.no_answer:
+            await deflect(call, self.transaction, self.forwarding.no_answer, "no_answer", self.local_tag)
         else:
             await self.transaction.reply(480, to_tag=self.local_tag)
             await call.end("Missed call." if call.context.browsers else "Missed call (no window was open).", 480)
@@ -120,6 +129,20 @@ class IncomingCall:
         call.state = "active"
         call.start_session_timer(self.session_timer)
         await call.notify("call.answered")
+
+
+async def deflect(call: Call, transaction: ServerTransaction, target: str, why: str,
+                  local_tag: str | None = None) -> None:
+    """Send the call on to ``target`` (TS 24.604 communication deflection: 302 with the target as Contact; the
+    IMS routes the call there) and tell her tabs, whose history keeps it."""
+    await transaction.reply(302, "Moved Temporarily", to_tag=local_tag or new_tag(),
+                            headers=[("Contact", f"<{target}>")])
+    _log.info("call.forwarded", call=call.id, target=target, condition=why)
+    if call.state == "incoming" and call.id in call.plugin.calls:
+        await call.end(f"Forwarded to {target}: {WHY[why]}.", 302)
+    else:  # never rang her: the tabs learn of it once, for the history
+        await call.notify("call.forwarded", {**call.summary(), "target": target, "condition": why,
+                                             "reason": f"Forwarded to {target}: {WHY[why]}."})
 
 
 async def _retransmit_until_ack(call: Call, runner: MachineRunner) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from pathlib import Path
 
 import trio
@@ -19,17 +20,22 @@ from webims.service import Capabilities, FeatureTag, PortalAssets, Service, SipR
 from webims.sip.feature_tags import MMTEL
 from webims.sip import NameAddr, RemoteProtocolError
 from webims.sip.session_timer import SessionTimerPolicy
-from webims_voice import in_dialog
+from webims_voice import forwarding, in_dialog
 from webims_voice.call import Call
-from webims_voice.incoming import IncomingCall
+from webims_voice.incoming import IncomingCall, deflect
 from webims_voice.outgoing import OutgoingCall, build_invite
-from webims.addressing import target_uri
+from webims.addressing import peer_key, target_uri
 
 STATIC = Path(__file__).parent / "static"
 MESSAGES = {"call.start", "call.candidate", "call.accept", "call.reject", "call.hangup", "call.hold", "call.dtmf",
-            "call.transfer", "call.list", "call.reattach", "call.quality"}
+            "call.transfer", "call.list", "call.reattach", "call.quality", "forwarding.get", "forwarding.set"}
 DTMF_DIGITS = set("0123456789*#ABCD")
 _log = log.get("voice")
+
+
+def _owner(context) -> str:
+    """Whose forwarding rules: the subscription's, kept under her default public identity."""
+    return context.default_identity.uri if context.default_identity else context.private_identity
 
 
 def _peer_name(body: dict) -> str:
@@ -84,6 +90,8 @@ class VoicePlugin:
             "workers": Setting(int, 0, "media worker processes (0: a thread of the gateway)", in_range(0, 64)),
             "media_event_loop": Setting(str, "uvloop", "the media loop: uvloop, or asyncio's own",
                                         one_of("uvloop", "asyncio")),
+            "forwarding_path": Setting(str, "run/voice/forwarding.sqlite",
+                                       "the SQLite file keeping each subscriber's call forwarding"),
         }
 
     @hookimpl
@@ -114,6 +122,11 @@ class VoicePlugin:
                              media_timeout=float(settings["media_timeout"]), workers=settings["workers"],
                              event_loop=settings["media_event_loop"])
         self.engine = await gateway.nursery.start(self._run_engine, config)
+        try:
+            self.forwarding = forwarding.ForwardingStore(settings["forwarding_path"])
+        except (OSError, sqlite3.Error) as error:
+            raise RuntimeError(f"The call forwarding file {settings['forwarding_path']} cannot be used: {error}") \
+                from None
 
     async def _run_engine(self, config, task_status=trio.TASK_STATUS_IGNORED):
         async with open_media_engine(config) as engine:
@@ -125,6 +138,7 @@ class VoicePlugin:
         with trio.move_on_after(2):
             for call in list(self.calls.values()):
                 await self._hang_up(call, "The gateway is shutting down.")
+        self.forwarding.close()
 
     @hookimpl
     async def webims_context_changed(self, context, change):
@@ -151,9 +165,23 @@ class VoicePlugin:
             return await self._start(session, body)
         if request.type == "call.list":
             return {"calls": [call.summary() for call in self.calls.values() if call.context is session.context]}
+        if request.type == "forwarding.get":
+            return {"forwarding": (await self.forwarding.rules(_owner(session.context))).to_json()}
+        if request.type == "forwarding.set":
+            return await self._set_forwarding(session, body)
         call = self._call(session, body)
         handler = getattr(self, "_" + request.type.removeprefix("call."))
         return await handler(call, body, session) or {}
+
+    async def _set_forwarding(self, session, body) -> dict:
+        context = session.context
+        own = {peer_key(identity.uri) for identity in context.public_identities}
+        rules = forwarding.from_browser(body.get("forwarding"), self.gateway.config.ims.domain, own)
+        await self.forwarding.save(_owner(context), rules)
+        _log.info("forwarding.set", owner=_owner(context), **{k: v for k, v in rules.to_json().items() if v})
+        others = [tab for tab in context.browsers if tab is not session]
+        await context.tell_tabs("voice", "forwarding.changed", {"forwarding": rules.to_json()}, tabs=others)
+        return {"forwarding": rules.to_json()}
 
     def _call(self, session, body) -> Call:
         call = self.calls.get(body.get("call")) if isinstance(body.get("call"), str) else None
@@ -230,6 +258,8 @@ class VoicePlugin:
             raise ServiceError("wrong_state", "This call is no longer ringing.")
         busy = body.get("reason") == "busy"
         incoming.reject(486 if busy else 603, "You declined the call." if not busy else "You were busy.")
+        if busy and incoming.forwarding.busy:  # CFB: the call goes on, and her page says where
+            return {"forwarded_to": incoming.forwarding.busy}
 
     async def _hangup(self, call, body, session):
         await self._hang_up(call, "You hung up.")
@@ -344,12 +374,18 @@ class VoicePlugin:
         else:
             peer_uri, peer_name = str(caller.uri), caller.display_name or ""
         call = _Call(self, context, f"c{next(self._ids)}", "incoming", called, peer_uri, peer_name)
+        rules = await self.forwarding.rules(_owner(context))
+        target, why = (rules.always, "always") if rules.always else \
+            (rules.unreachable, "unreachable") if rules.unreachable and not context.browsers else (None, None)
+        if target is not None:  # CFU, or CFNRc: the call is sent on without ringing her
+            await deflect(call, transaction, target, why)
+            return
         try:
             call.bridge = await self.engine.new_bridge(call.id, self.call_media)
         except MediaError as error:
             await transaction.reply(503, headers=[("Warning", f'399 webims "{error.reason[:150]}"')])
             return
-        incoming = IncomingCall(call, transaction, self.settings["ring_timeout"], self._timers())
+        incoming = IncomingCall(call, transaction, self.settings["ring_timeout"], self._timers(), rules)
         self.incoming[call.id] = incoming
         self._register(call)
         _log.info("call.incoming", call=call.id, called=called, caller=peer_uri)

@@ -271,8 +271,8 @@ export class Call extends EventTarget {
           "elsewhere");
         break;
       case "call.ended":
-        if (this._hangingUp) this.end(this._hangingUp.words, this._hangingUp.outcome);
-        else this.end(body.reason || "The call ended.");
+        if (this._hangingUp && body.status !== 302) this.end(this._hangingUp.words, this._hangingUp.outcome);
+        else this.end(body.reason || "The call ended.", body.status === 302 ? "forwarded" : null);
         break;
       default:
         break;
@@ -318,13 +318,15 @@ export class Call extends EventTarget {
   async reject(reason) {
     const words = reason === "busy" ? "You were busy." : "You declined the call.";
     this._hangingUp = { words, outcome: "declined" };
+    let reply;
     try {
-      await this.client.request("voice", "call.reject", { call: this.id, reason });
+      reply = await this.client.request("voice", "call.reject", { call: this.id, reason });
     } catch (error) {
       this._hangingUp = null;
       throw error;
     }
-    this.end(words, "declined");
+    if (reply?.forwarded_to) this.end(`Forwarded to ${reply.forwarded_to}: you were busy.`, "forwarded");
+    else this.end(words, "declined");
   }
 
   async hold(on) {

@@ -8,6 +8,7 @@ const OUTCOME_TEXT = {
   declined: () => "Declined",
   cancelled: () => "Cancelled",
   elsewhere: () => "Taken in another tab",
+  forwarded: (e) => e.reason || "Forwarded",
   failed: (e) => e.reason || "Not connected",
 };
 

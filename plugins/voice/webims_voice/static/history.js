@@ -59,6 +59,21 @@ export function entryFor(call) {
   };
 }
 
+// The history entry of a call the gateway forwarded without ringing here (voice event call.forwarded).
+export function forwardedEntry(detail) {
+  return {
+    id: `${detail.call}-${Date.now()}`,
+    direction: "incoming",
+    uri: detail.peer?.uri || "",
+    name: detail.peer?.display_name || "",
+    identity: detail.identity || "",
+    at: Date.now(),
+    seconds: 0,
+    outcome: "forwarded",
+    reason: detail.reason || "",
+  };
+}
+
 function isEntry(entry) {
   return entry && typeof entry === "object" && typeof entry.uri === "string" && typeof entry.at === "number";
 }

@@ -5,6 +5,7 @@
 import { Call } from "./call.js";
 import { CallView } from "./call-view.js";
 import { Dialer } from "./dialer.js";
+import { ForwardingView, forwardingNote } from "./forwarding-view.js";
 import { h, personText, setText } from "./dom.js";
 import { HistoryView } from "./history-view.js";
 import { IncomingBanner } from "./incoming-view.js";
@@ -23,8 +24,14 @@ export function buildUi(voice, portal) {
   const callsCard = h("section", { class: "card voice-calls is-empty", "aria-labelledby": "voice-calls-title" },
     h("h2", { id: "voice-calls-title", text: "Calls" }), noCalls, callList, last);
   const offer = notificationOffer();
+  const forwardNote = h("p", { class: "forward-note", role: "status", hidden: true });
   const dialerCard = h("section", { class: "card voice-dialer", "aria-labelledby": "voice-dialer-title" },
-    h("h2", { id: "voice-dialer-title", text: "Phone" }), dialer.form, offer);
+    h("h2", { id: "voice-dialer-title", text: "Phone" }), forwardNote, dialer.form, offer);
+  const forwarding = new ForwardingView(voice.client);
+  forwarding.addEventListener("change", ({ detail }) => {
+    setText(forwardNote, forwardingNote(detail));
+    forwardNote.hidden = !forwardNote.textContent;
+  });
   const historyView = new HistoryView(voice.history, { onCallBack: (entry) => callBack(entry) });
   const settings = new SettingsView(voice.devices, { onError: (error) => settings.showError(error.message),
     inCall: () => voice.live().length > 0 });
@@ -32,7 +39,7 @@ export function buildUi(voice, portal) {
   const audioShelf = h("div", { class: "audio-shelf", hidden: true });
   const root = h("section", { class: "voice", "aria-label": "Voice calls", hidden: true },
     h("div", { class: "voice-grid" },
-      h("div", { class: "voice-side" }, dialerCard, settings.element),
+      h("div", { class: "voice-side" }, dialerCard, settings.element, forwarding.element),
       h("div", { class: "voice-main" }, callsCard, historyView.element)),
     incomingStack, audioShelf);
 
@@ -150,6 +157,7 @@ export function buildUi(voice, portal) {
     const who = call.peer.display_name || call.peer.uri;
     if (call.outcome === "elsewhere") lastCall(`Call from ${who}: ${call.endReason}`);
     else if (call.outcome === "missed") lastCall(`Missed call from ${personText(call.peer)}: ${call.endReason}`);
+    else if (call.outcome === "forwarded") lastCall(`Call from ${personText(call.peer)}: ${call.endReason}`);
     else lastCall(`Call with ${who} ended: ${call.endReason}`);
     updateRinging();
   }
@@ -183,5 +191,5 @@ export function buildUi(voice, portal) {
     return box;
   }
 
-  return { root, audioShelf, dialer, settings, views, show, incoming, ended, lastCall, dial };
+  return { root, audioShelf, dialer, settings, forwarding, views, show, incoming, ended, lastCall, dial };
 }

@@ -32,7 +32,7 @@ import { Ringer, setSoundsOutput } from "./audio.js";
 import { Call } from "./call.js";
 import { AudioDevices } from "./devices.js";
 import { h } from "./dom.js";
-import { CallHistory, entryFor } from "./history.js";
+import { CallHistory, entryFor, forwardedEntry } from "./history.js";
 import { buildUi } from "./phone-view.js";
 
 // Events for a call id the page does not know yet (they can overtake the call.start reply) wait this long.
@@ -104,6 +104,15 @@ class VoiceService extends EventTarget {
   }
 
   onEvent(detail) {
+    if (detail.type === "forwarding.changed") {
+      this.dispatchEvent(new CustomEvent("forwarding", { detail: detail.forwarding }));
+      return;
+    }
+    if (detail.type === "call.forwarded") {  // sent on without ringing here: the history keeps it
+      this.history.add(forwardedEntry(detail));
+      this.dispatchEvent(new CustomEvent("forwarded", { detail }));
+      return;
+    }
     const id = detail.call ?? detail.session;
     if (this._over.has(id)) return;  // late events of a call that ended here
     const call = this._byId.get(id);
@@ -176,12 +185,15 @@ export function mount({ client, panel, portal }) {
   client.on("voice", "*", (detail) => voice.onEvent(detail));
   voice.addEventListener("incoming", ({ detail }) => ui.incoming(detail));
   voice.addEventListener("callended", ({ detail }) => ui.ended(detail.call));
+  voice.addEventListener("forwarding", ({ detail }) => ui.forwarding.apply(detail, "Changed in another window."));
+  voice.addEventListener("forwarded", ({ detail }) => ui.lastCall(`Call from ${detail.peer?.uri}: ${detail.reason}`));
 
   const onLogin = (account) => {
     ui.root.hidden = false;
     voice.history.setOwner(account.private_identity);
     ui.dialer.setIdentity(portal.selectedIdentity);
     resync(voice, ui);
+    ui.forwarding.load();
   };
   portal.addEventListener("login", ({ detail }) => onLogin(detail));
   portal.addEventListener("logout", () => {
