@@ -47,13 +47,19 @@ def mary(real_gateway, page, lab_core):
     return PortalPage(page, real_gateway.url).login("mary", "mary-secret")
 
 
-def test_mary_calls_a_native_phone_from_the_page_and_both_hear_each_other(mary, baresip_factory, screenshot):
+def mary_calls_bob(mary, baresip_factory):
+    """Bob's baresip answers Mary's call from the page, and she hears his tone: (bob, his call's card, call id)."""
     bob = baresip_factory("bob", tone_hz=PHONE_HZ)
     mary.dial("sip:bob@ims.test")
     card = mary.call_card("sip:bob@ims.test")
     expect(card).to_contain_text("Connected.", timeout=15_000)
     call = mary.call_id("bob")
     mary.wait_for_tone(call, PHONE_HZ, tolerance=20)
+    return bob, card, call
+
+
+def test_mary_calls_a_native_phone_from_the_page_and_both_hear_each_other(mary, baresip_factory, screenshot):
+    bob, card, call = mary_calls_bob(mary, baresip_factory)
     # Her leg from getStats, the phone's from the gateway (call.quality): on loopback both are clean.
     expect(card.locator(".call-quality")).to_have_text("Call quality: good.", timeout=10_000)
     screenshot(mary.page, "call-quality")
@@ -108,12 +114,7 @@ def test_a_call_whose_audio_path_breaks_gets_a_new_one_and_goes_on(mary, baresip
     """A network change under a call: nothing reaches the gateway's end of her audio path any more. The page
     builds a new path to the same call (an ICE restart at the gateway) and the call goes on; Bob notices nothing
     but the gap."""
-    bob = baresip_factory("bob", tone_hz=PHONE_HZ)
-    mary.dial("sip:bob@ims.test")
-    card = mary.call_card("sip:bob@ims.test")
-    expect(card).to_contain_text("Connected.", timeout=15_000)
-    call = mary.call_id("bob")
-    mary.wait_for_tone(call, PHONE_HZ, tolerance=20)
+    bob, card, call = mary_calls_bob(mary, baresip_factory)
     path = mary.page.evaluate("(id) => window.webimsVoice.audioPath(id)", call)
     mary.page.evaluate(RECORD_STATE_TEXTS)  # rebuilding the path takes a moment only: every text is kept
     with udp_dropped_at(path["port"]):

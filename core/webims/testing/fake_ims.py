@@ -142,6 +142,14 @@ class FakeIms(SipPeer):
         body = _reginfo(2, "partial", identity, "active", "created", binding)
         return await self._notify_reg(username, binding, body, "active;expires=600")
 
+    def request_to(self, username: str, method: str, *, from_uri: str, to_uri: str, **build):
+        """``(agent, request)``: a request of ``method`` from ``from_uri`` straight to the contact ``username``
+        registered, as the core would deliver one to her (``build``: the rest of ``UserAgent.build_request``)."""
+        binding = self.bindings[username]
+        agent = self.agent(binding.source)
+        target = binding.contact.split(">")[0].lstrip("<")
+        return agent, agent.build_request(method, target, from_uri=from_uri, to_uri=to_uri, route=(), **build)
+
     async def remove_identity(self, username: str, identity: str, event: str = "rejected") -> int:
         """The operator takes ``identity`` out of the subscriber's implicit set: it leaves the registrar's
         P-Associated-URI, and a partial reginfo NOTIFY says its registration with her contact ended."""

@@ -4,7 +4,6 @@ are answered 302 with the target as Contact, and the IMS sends them on. Bob's ca
 import pytest
 import trio
 
-from webims.sip import Contact
 from webims.testing import BrowserError
 from webims.testing.fake_ims import FakeAccount
 
@@ -30,13 +29,10 @@ async def logged_in(webims_browser, gateway):
 
 async def bob_calls_mary(ims):
     """Bob's INVITE to Mary's registered contact; returns the transaction (its final response comes later)."""
-    binding = ims.bindings["mary"]
-    agent = ims.agent(binding.source)
-    invite = agent.build_request("INVITE", str(Contact.parse(binding.contact).uri), from_uri="sip:bob@ims.test",
-                                 to_uri="sip:mary@ims.test", route=(), body=bobs_sdp(44990),
-                                 content_type="application/sdp",
-                                 headers=[("Contact", f"<sip:bob@127.0.0.1:{ims.address.port}>"),
-                                          ("P-Asserted-Identity", "<sip:bob@ims.test>")])
+    agent, invite = ims.request_to("mary", "INVITE", from_uri="sip:bob@ims.test", to_uri="sip:mary@ims.test",
+                                   body=bobs_sdp(44990), content_type="application/sdp",
+                                   headers=[("Contact", f"<sip:bob@127.0.0.1:{ims.address.port}>"),
+                                            ("P-Asserted-Identity", "<sip:bob@ims.test>")])
     return await agent.start(invite)
 
 

@@ -22,10 +22,7 @@ async def marys_gateway(webims_gateway, webims_browser, ims, services, tmp_path)
 
 
 async def options_for_mary(ims):
-    binding = ims.bindings["mary"]
-    agent = ims.agent(binding.source)
-    request = agent.build_request("OPTIONS", str(Contact.parse(binding.contact).uri), from_uri="sip:bob@ims.test",
-                                  to_uri="sip:mary@ims.test")
+    agent, request = ims.request_to("mary", "OPTIONS", from_uri="sip:bob@ims.test", to_uri="sip:mary@ims.test")
     with trio.fail_after(5):
         return await agent.send(request, authenticate=False)
 

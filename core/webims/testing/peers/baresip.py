@@ -52,6 +52,7 @@ PUBLISH_INTERVAL = 600
 # sndfile's 128-byte name buffer minus "/dump-YYYY-MM-DD-hh-mm-ss-dec.wav".
 _MAX_RECORDINGS_DIR = 90
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_PNG_END = b"IEND\xaeB`\x82"  # the last chunk of every PNG, with its CRC
 _RECEIVED_MESSAGE = re.compile(r'^(?P<peer>sips?:\S+): "(?P<text>.*)"$', re.MULTILINE)
 
 
@@ -205,11 +206,13 @@ class BaresipPhone:
         before = set(self.config_dir.glob("snapshot-recv-*.png"))
         self.control.command("snapshot")
         deadline = time.monotonic() + timeout
-        while not (new := set(self.config_dir.glob("snapshot-recv-*.png")) - before):
+        # The file appears before baresip has written it: wait for the PNG's closing IEND chunk too.
+        while not (new := [path for path in set(self.config_dir.glob("snapshot-recv-*.png")) - before
+                           if path.read_bytes().endswith(_PNG_END)]):
             if time.monotonic() > deadline:
                 raise BaresipError(f"no received video frame within {timeout} s\n{self.log_tail()}")
             time.sleep(0.05)
-        return new.pop()
+        return new[0]
 
     def log_tail(self, lines: int = 20) -> str:
         text = _ANSI.sub("", self.log_file.read_text(encoding="utf-8", errors="replace"))
