@@ -45,7 +45,7 @@ from .fake_media import FakeMedia, FakePeer
 VOICE_STATIC = Path(__file__).resolve().parents[2] / "plugins" / "voice" / "webims_voice" / "static"
 MESSAGES = {"call.start", "call.candidate", "call.accept", "call.reject", "call.hangup", "call.hold",
             "call.dtmf", "call.transfer", "call.list", "call.reattach", "call.quality", "forwarding.get",
-            "forwarding.set"}
+            "forwarding.set", "barring.get", "barring.set"}
 NO_FORWARDING = {"always": None, "busy": None, "no_answer": None, "unreachable": None, "no_answer_seconds": 20}
 DIGITS = re.compile(r"^[0-9*#A-D]{1,32}$")
 LIVE = ("calling", "ringing", "early", "incoming", "active")
@@ -95,7 +95,8 @@ class FakeVoicePlugin:
         self.domain = domain
         self.calls: dict[str, FakeCall] = {}
         self.reattach_error: tuple[str, str] | None = None
-        self.forwarding = dict(NO_FORWARDING)  # (code, message) every call.reattach fails with
+        self.forwarding = dict(NO_FORWARDING)
+        self.barring = {"anonymous": False, "numbers": []}  # (code, message) every call.reattach fails with
         self.requests: list[tuple[str, dict]] = []  # (type, body) of every browser request, in order
         self.gateway = None
         self.media = FakeMedia()
@@ -145,6 +146,12 @@ class FakeVoicePlugin:
                               if c.context is session.context and c.state in LIVE]}
         if request.type == "forwarding.get":  # kept, not carried out: the real service's tests do that
             return {"forwarding": self.forwarding}
+        if request.type == "barring.get":
+            return {"barring": self.barring}
+        if request.type == "barring.set":
+            self.barring = {"anonymous": bool(body["barring"].get("anonymous")),
+                            "numbers": list(body["barring"].get("numbers") or [])}
+            return {"barring": self.barring}
         if request.type == "forwarding.set":
             self.forwarding = {**NO_FORWARDING, **{key: (value or None) if key != "no_answer_seconds" else value
                                                    for key, value in body["forwarding"].items()}}

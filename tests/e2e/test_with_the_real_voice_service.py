@@ -33,7 +33,8 @@ RECORD_STATE_TEXTS = """() => {
 
 @pytest.fixture
 def real_gateway(trio_thread, lab_core, tmp_path):
-    settings = {**SETTINGS, "voice": {**SETTINGS["voice"], "forwarding_path": str(tmp_path / "forwarding.sqlite")}}
+    voice = {**SETTINGS["voice"], "call_settings_path": str(tmp_path / "call-settings.sqlite")}
+    settings = {**SETTINGS, "voice": voice}
     return trio_thread.start(functools.partial(
         start_gateway, services={"auth": True, "voice": True}, settings=settings,
         ims={"proxy": lab_core.sip_uri, "domain": lab_core.domain}))
@@ -150,7 +151,7 @@ def test_mary_forwards_her_calls_to_bob_from_the_page_and_carols_call_reaches_hi
     bob = baresip_factory("bob", tone_hz=PHONE_HZ)
     carol = baresip_factory("carol", auto_answer=False)
     page = mary.page
-    page.get_by_text("Call forwarding").click()
+    page.locator(".voice-forwarding summary").click()
     page.get_by_role("checkbox", name="All calls, without ringing me").check()
     target = page.get_by_role("textbox", name="Forward to (all calls, without ringing me)")
     save = page.get_by_role("button", name="Save forwarding")
@@ -182,3 +183,19 @@ def test_mary_forwards_her_calls_to_bob_from_the_page_and_carols_call_reaches_hi
     page.reload()  # the rules are the gateway's: a new page shows them
     mary.wait_registered()
     expect(page.locator(".forward-note")).to_have_text("All your calls are forwarded to sip:bob@ims.test.")
+
+
+def test_mary_blocks_carols_number_from_the_page_and_her_call_is_declined_without_ringing(mary, baresip_factory,
+                                                                                          screenshot):
+    carol = baresip_factory("carol", auto_answer=False)
+    page = mary.page
+    page.locator(".voice-barring summary").click()
+    page.get_by_label("Block these numbers (one per line)").fill("carol")
+    page.get_by_role("button", name="Save blocked calls").click()
+    expect(page.locator(".bar-status")).to_have_text("Saved.")
+    expect(page.get_by_label("Block these numbers (one per line)")).to_have_value("sip:carol@ims.test")
+    carol.dial("sip:mary@ims.test")
+    carol.wait_event("CALL_CLOSED", 10)
+    expect(page.locator(".history-entry").first).to_contain_text("Blocked: you blocked this number.")
+    assert page.locator(".incoming-stack *").count() == 0  # it never rang
+    screenshot(page, "blocked-calls")

@@ -155,7 +155,8 @@ class FakeIms(SipPeer):
         P-Associated-URI, and a partial reginfo NOTIFY says its registration with her contact ended."""
         binding = self.bindings[username]
         account = self.accounts[username]
-        self.accounts[username] = attrs.evolve(account, identities=tuple(i for i in account.identities if i != identity))
+        kept = tuple(i for i in account.identities if i != identity)
+        self.accounts[username] = attrs.evolve(account, identities=kept)
         body = _reginfo(3, "partial", identity, "terminated", event, binding)
         return await self._notify_reg(username, binding, body, "active;expires=600")
 

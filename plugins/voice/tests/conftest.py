@@ -110,3 +110,38 @@ async def call_bob(webims_gateway, webims_browser, webrtc_browser, fake_ims):
 async def answered_call(call_bob):
     """Mary's call to Bob, answered, with audio connected on her browser's side."""
     return await call_bob()
+
+
+# --- Mary's call settings (forwarding, barring): calls from Bob, played by the fake core --------------------------
+
+MARY_TWO_NUMBERS = FakeAccount("secret", ["sip:mary@ims.test", "tel:+15550100"])
+
+
+@pytest.fixture
+async def marys_gateway(webims_gateway, fake_ims, tmp_path):
+    """(gateway, fake IMS core) for Mary, whose call settings live in a file of this test's own."""
+    ims = await fake_ims({"mary": MARY_TWO_NUMBERS})
+    voice = {**SETTINGS["voice"], "call_settings_path": str(tmp_path / "call-settings.sqlite")}
+    gateway = await webims_gateway({"auth": True, "voice": True}, ims={"proxy": ims.uri},
+                                   settings={**SETTINGS, "voice": voice})
+    return gateway, ims
+
+
+async def logged_in(webims_browser, gateway):
+    tab = await webims_browser(gateway)
+    await tab.request("auth", "login", {"username": "mary", "password": "secret"})
+    return tab
+
+
+async def bob_calls_mary(ims, *, caller: str = "sip:bob@ims.test", headers=()):
+    """``caller``'s INVITE to Mary's registered contact; returns the transaction (its final response comes later)."""
+    agent, invite = ims.request_to("mary", "INVITE", from_uri=caller, to_uri="sip:mary@ims.test",
+                                   body=bobs_sdp(44990), content_type="application/sdp",
+                                   headers=[("Contact", f"<sip:bob@127.0.0.1:{ims.address.port}>"),
+                                            ("P-Asserted-Identity", f"<{caller}>"), *headers])
+    return await agent.start(invite)
+
+
+async def final(transaction, timeout=10):
+    with trio.fail_after(timeout):
+        return await transaction.final_response()

@@ -5,40 +5,10 @@ import pytest
 import trio
 
 from webims.testing import BrowserError
-from webims.testing.fake_ims import FakeAccount
 
-from .conftest import SETTINGS, bobs_sdp
+from .conftest import bob_calls_mary, final, logged_in
 
-MARY = FakeAccount("secret", ["sip:mary@ims.test", "tel:+15550100"])
 CAROL = "tel:+15550199"
-
-
-@pytest.fixture
-async def marys_gateway(webims_gateway, fake_ims, tmp_path):
-    ims = await fake_ims({"mary": MARY})
-    settings = {**SETTINGS, "voice": {**SETTINGS["voice"], "forwarding_path": str(tmp_path / "forwarding.sqlite")}}
-    gateway = await webims_gateway({"auth": True, "voice": True}, ims={"proxy": ims.uri}, settings=settings)
-    return gateway, ims
-
-
-async def logged_in(webims_browser, gateway):
-    tab = await webims_browser(gateway)
-    await tab.request("auth", "login", {"username": "mary", "password": "secret"})
-    return tab
-
-
-async def bob_calls_mary(ims):
-    """Bob's INVITE to Mary's registered contact; returns the transaction (its final response comes later)."""
-    agent, invite = ims.request_to("mary", "INVITE", from_uri="sip:bob@ims.test", to_uri="sip:mary@ims.test",
-                                   body=bobs_sdp(44990), content_type="application/sdp",
-                                   headers=[("Contact", f"<sip:bob@127.0.0.1:{ims.address.port}>"),
-                                            ("P-Asserted-Identity", "<sip:bob@ims.test>")])
-    return await agent.start(invite)
-
-
-async def final(transaction, timeout=10):
-    with trio.fail_after(timeout):
-        return await transaction.final_response()
 
 
 async def test_her_rules_are_checked_kept_and_shown_in_her_other_tabs(marys_gateway, webims_browser):

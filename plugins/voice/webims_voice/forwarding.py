@@ -9,19 +9,13 @@ sends the call there. So it works while she is logged in, also with no tab open:
 - ``no_answer``: when no tab answers within ``no_answer_seconds`` (CFNR);
 - ``unreachable``: when no tab of hers is open as the call comes in (CFNRc).
 
-The rules are kept per subscription (under her default public identity) in the gateway's SQLite file, so every
-tab and every later login see them.
+The rules are kept per subscription (under her default public identity) in the gateway's call settings file
+(``settings_store``), so every tab and every later login see them.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import threading
-from pathlib import Path
-
 import attrs
-import trio
 
 from webims.addressing import peer_key, target_uri
 from webims.errors import ServiceError
@@ -73,45 +67,3 @@ def from_browser(body: object, domain: str, own: set[str]) -> Forwarding:
     if not isinstance(seconds, int) or isinstance(seconds, bool) or not low <= seconds <= high:
         raise ServiceError("bad_request", f"Ring for {low} to {high} seconds before forwarding.")
     return Forwarding(**targets, no_answer_seconds=seconds)
-
-
-_SCHEMA = "CREATE TABLE IF NOT EXISTS forwarding (owner TEXT PRIMARY KEY, rules TEXT NOT NULL)"
-
-
-class ForwardingStore:
-    """The gateway's SQLite file of rules. Calls run in a worker thread one at a time, so SQLite never stalls
-    the trio loop; what was read is cached, so an incoming call does not wait for the disk."""
-
-    def __init__(self, path: str | Path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute(_SCHEMA)
-        self._lock = threading.Lock()
-        self._limiter = trio.CapacityLimiter(1)
-        self._cache: dict[str, Forwarding] = {}
-
-    async def rules(self, owner: str) -> Forwarding:
-        if owner not in self._cache:
-            row = await self._run(lambda db: db.execute("SELECT rules FROM forwarding WHERE owner = ?",
-                                                        (owner,)).fetchone())
-            self._cache[owner] = Forwarding.from_json(json.loads(row[0])) if row else Forwarding()
-        return self._cache[owner]
-
-    async def save(self, owner: str, rules: Forwarding) -> None:
-        text = json.dumps(rules.to_json())
-        await self._run(lambda db: db.execute("INSERT OR REPLACE INTO forwarding VALUES (?, ?)", (owner, text)))
-        self._cache[owner] = rules
-
-    def close(self) -> None:
-        self._db.close()
-
-    async def _run(self, function):
-        def locked():
-            with self._lock:
-                return function(self._db)
-        try:
-            return await trio.to_thread.run_sync(locked, limiter=self._limiter)
-        except sqlite3.Error as error:
-            raise ServiceError("storage_failed", f"Your forwarding settings could not be kept ({error}).") from None

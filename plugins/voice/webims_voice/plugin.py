@@ -20,16 +20,19 @@ from webims.service import Capabilities, FeatureTag, PortalAssets, Service, SipR
 from webims.sip.feature_tags import MMTEL
 from webims.sip import NameAddr, RemoteProtocolError
 from webims.sip.session_timer import SessionTimerPolicy
-from webims_voice import forwarding, in_dialog
+from webims_voice import barring, forwarding, in_dialog
 from webims_voice.call import Call
 from webims_voice.incoming import IncomingCall, deflect
 from webims_voice.outgoing import OutgoingCall, build_invite
+from webims_voice.settings_store import CallSettingsStore
 from webims.addressing import peer_key, target_uri
 
 STATIC = Path(__file__).parent / "static"
 MESSAGES = {"call.start", "call.candidate", "call.accept", "call.reject", "call.hangup", "call.hold", "call.dtmf",
-            "call.transfer", "call.list", "call.reattach", "call.quality", "forwarding.get", "forwarding.set"}
+            "call.transfer", "call.list", "call.reattach", "call.quality", "forwarding.get", "forwarding.set",
+            "barring.get", "barring.set"}
 DTMF_DIGITS = set("0123456789*#ABCD")
+_CALL_SETTINGS = {"forwarding": forwarding.Forwarding, "barring": barring.Barring}
 _log = log.get("voice")
 
 
@@ -90,8 +93,8 @@ class VoicePlugin:
             "workers": Setting(int, 0, "media worker processes (0: a thread of the gateway)", in_range(0, 64)),
             "media_event_loop": Setting(str, "uvloop", "the media loop: uvloop, or asyncio's own",
                                         one_of("uvloop", "asyncio")),
-            "forwarding_path": Setting(str, "run/voice/forwarding.sqlite",
-                                       "the SQLite file keeping each subscriber's call forwarding"),
+            "call_settings_path": Setting(str, "run/voice/call-settings.sqlite",
+                                          "the SQLite file keeping each subscriber's call forwarding and barring"),
         }
 
     @hookimpl
@@ -123,9 +126,9 @@ class VoicePlugin:
                              event_loop=settings["media_event_loop"])
         self.engine = await gateway.nursery.start(self._run_engine, config)
         try:
-            self.forwarding = forwarding.ForwardingStore(settings["forwarding_path"])
+            self.call_settings = CallSettingsStore(settings["call_settings_path"])
         except (OSError, sqlite3.Error) as error:
-            raise RuntimeError(f"The call forwarding file {settings['forwarding_path']} cannot be used: {error}") \
+            raise RuntimeError(f"The call settings file {settings['call_settings_path']} cannot be used: {error}") \
                 from None
 
     async def _run_engine(self, config, task_status=trio.TASK_STATUS_IGNORED):
@@ -138,7 +141,7 @@ class VoicePlugin:
         with trio.move_on_after(2):
             for call in list(self.calls.values()):
                 await self._hang_up(call, "The gateway is shutting down.")
-        self.forwarding.close()
+        self.call_settings.close()
 
     @hookimpl
     async def webims_context_changed(self, context, change):
@@ -165,23 +168,34 @@ class VoicePlugin:
             return await self._start(session, body)
         if request.type == "call.list":
             return {"calls": [call.summary() for call in self.calls.values() if call.context is session.context]}
-        if request.type == "forwarding.get":
-            return {"forwarding": (await self.forwarding.rules(_owner(session.context))).to_json()}
-        if request.type == "forwarding.set":
-            return await self._set_forwarding(session, body)
+        if request.type in ("forwarding.get", "barring.get"):
+            kind = request.type.removesuffix(".get")
+            return {kind: (await self._call_setting(session.context, kind)).to_json()}
+        if request.type in ("forwarding.set", "barring.set"):
+            return await self._set_call_setting(session, request.type.removesuffix(".set"), body)
         call = self._call(session, body)
         handler = getattr(self, "_" + request.type.removeprefix("call."))
         return await handler(call, body, session) or {}
 
-    async def _set_forwarding(self, session, body) -> dict:
+    # --- her call settings: forwarding (CDIV) and barring (ACR/ICB) ---------------------------------------------
+
+    async def _call_setting(self, context, kind: str):
+        model = _CALL_SETTINGS[kind]
+        return await self.call_settings.get(_owner(context), kind, model.from_json, model())
+
+    async def _set_call_setting(self, session, kind: str, body) -> dict:
         context = session.context
-        own = {peer_key(identity.uri) for identity in context.public_identities}
-        rules = forwarding.from_browser(body.get("forwarding"), self.gateway.config.ims.domain, own)
-        await self.forwarding.save(_owner(context), rules)
-        _log.info("forwarding.set", owner=_owner(context), **{k: v for k, v in rules.to_json().items() if v})
+        domain = self.gateway.config.ims.domain
+        if kind == "forwarding":
+            value = forwarding.from_browser(body.get(kind), domain,
+                                            {peer_key(identity.uri) for identity in context.public_identities})
+        else:
+            value = barring.from_browser(body.get(kind), domain)
+        await self.call_settings.put(_owner(context), kind, value, value.to_json())
+        _log.info(f"{kind}.set", owner=_owner(context))
         others = [tab for tab in context.browsers if tab is not session]
-        await context.tell_tabs("voice", "forwarding.changed", {"forwarding": rules.to_json()}, tabs=others)
-        return {"forwarding": rules.to_json()}
+        await context.tell_tabs("voice", f"{kind}.changed", {kind: value.to_json()}, tabs=others)
+        return {kind: value.to_json()}
 
     def _call(self, session, body) -> Call:
         call = self.calls.get(body.get("call")) if isinstance(body.get("call"), str) else None
@@ -374,7 +388,15 @@ class VoicePlugin:
         else:
             peer_uri, peer_name = str(caller.uri), caller.display_name or ""
         call = _Call(self, context, f"c{next(self._ids)}", "incoming", called, peer_uri, peer_name)
-        rules = await self.forwarding.rules(_owner(context))
+        withheld = peer_uri == "anonymous" or peer_uri.startswith("sip:anonymous@")  # RFC 3323 §4.1.1.3
+        refusal = (await self._call_setting(context, "barring")).refusal(None if withheld else peer_uri)
+        if refusal is not None:  # ACR / ICB: refused before anything rings, and her history keeps it
+            status, why = refusal
+            await transaction.reply(status, headers=[("Warning", f'399 webims "{why}"')])
+            _log.info("call.barred", call=call.id, caller=peer_uri, status=status)
+            await call.notify("call.barred", {**call.summary(), "reason": f"Blocked: {why}."})
+            return
+        rules = await self._call_setting(context, "forwarding")
         target, why = (rules.always, "always") if rules.always else \
             (rules.unreachable, "unreachable") if rules.unreachable and not context.browsers else (None, None)
         if target is not None:  # CFU, or CFNRc: the call is sent on without ringing her

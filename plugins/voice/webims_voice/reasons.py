@@ -8,6 +8,7 @@ _REASONS = {
     404: "The number does not exist.",
     408: "No answer.",
     410: "The number is no longer in service.",
+    433: "The person you called does not take calls from withheld numbers: call again with your number shown.",
     480: "The person is not reachable right now.",
     484: "The number is incomplete.",
     486: "The line is busy.",

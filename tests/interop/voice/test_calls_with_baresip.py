@@ -243,7 +243,8 @@ async def test_mary_forwarding_all_calls_sends_carols_call_through_the_lab_to_bo
     # Earlier tests' gateways leave their contacts behind (the test kit stops them without de-registering): a
     # 302 is a failure to Kamailio, which waits for every other branch, and past its 12 branches ours is not tried.
     lab_core.admin.deregister("sip:mary@ims.test")
-    settings = {**SETTINGS, "voice": {**SETTINGS["voice"], "forwarding_path": str(tmp_path / "forwarding.sqlite")}}
+    voice = {**SETTINGS["voice"], "call_settings_path": str(tmp_path / "call-settings.sqlite")}
+    settings = {**SETTINGS, "voice": voice}
     gateway = await webims_gateway({"auth": True, "voice": True}, settings=settings,
                                    ims={"proxy": lab_core.sip_uri, "domain": lab_core.domain})
     tab = await logged_in_tab(webims_browser, gateway)

@@ -9,6 +9,7 @@ const OUTCOME_TEXT = {
   cancelled: () => "Cancelled",
   elsewhere: () => "Taken in another tab",
   forwarded: (e) => e.reason || "Forwarded",
+  blocked: (e) => e.reason || "Blocked",
   failed: (e) => e.reason || "Not connected",
 };
 

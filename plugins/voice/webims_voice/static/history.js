@@ -59,8 +59,9 @@ export function entryFor(call) {
   };
 }
 
-// The history entry of a call the gateway forwarded without ringing here (voice event call.forwarded).
-export function forwardedEntry(detail) {
+// The history entry of a call the gateway forwarded or refused without ringing here (call.forwarded, call.barred):
+// `outcome` is "forwarded" or "blocked".
+export function settledEntry(detail, outcome) {
   return {
     id: `${detail.call}-${Date.now()}`,
     direction: "incoming",
@@ -69,7 +70,7 @@ export function forwardedEntry(detail) {
     identity: detail.identity || "",
     at: Date.now(),
     seconds: 0,
-    outcome: "forwarded",
+    outcome,
     reason: detail.reason || "",
   };
 }

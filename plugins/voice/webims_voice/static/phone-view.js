@@ -2,6 +2,7 @@
 // the ringtone and the desktop notification), the history and the settings, and the person's actions on them
 // (place, answer, hold others, call back). voice.js owns the calls; this module shows them.
 
+import { BarringView } from "./barring-view.js";
 import { Call } from "./call.js";
 import { CallView } from "./call-view.js";
 import { Dialer } from "./dialer.js";
@@ -28,6 +29,7 @@ export function buildUi(voice, portal) {
   const dialerCard = h("section", { class: "card voice-dialer", "aria-labelledby": "voice-dialer-title" },
     h("h2", { id: "voice-dialer-title", text: "Phone" }), forwardNote, dialer.form, offer);
   const forwarding = new ForwardingView(voice.client);
+  const barring = new BarringView(voice.client);
   forwarding.addEventListener("change", ({ detail }) => {
     setText(forwardNote, forwardingNote(detail));
     forwardNote.hidden = !forwardNote.textContent;
@@ -39,7 +41,7 @@ export function buildUi(voice, portal) {
   const audioShelf = h("div", { class: "audio-shelf", hidden: true });
   const root = h("section", { class: "voice", "aria-label": "Voice calls", hidden: true },
     h("div", { class: "voice-grid" },
-      h("div", { class: "voice-side" }, dialerCard, settings.element, forwarding.element),
+      h("div", { class: "voice-side" }, dialerCard, settings.element, forwarding.element, barring.element),
       h("div", { class: "voice-main" }, callsCard, historyView.element)),
     incomingStack, audioShelf);
 
@@ -191,5 +193,5 @@ export function buildUi(voice, portal) {
     return box;
   }
 
-  return { root, audioShelf, dialer, settings, forwarding, views, show, incoming, ended, lastCall, dial };
+  return { root, audioShelf, dialer, settings, forwarding, barring, views, show, incoming, ended, lastCall, dial };
 }

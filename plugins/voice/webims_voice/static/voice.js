@@ -32,7 +32,7 @@ import { Ringer, setSoundsOutput } from "./audio.js";
 import { Call } from "./call.js";
 import { AudioDevices } from "./devices.js";
 import { h } from "./dom.js";
-import { CallHistory, entryFor, forwardedEntry } from "./history.js";
+import { CallHistory, entryFor, settledEntry } from "./history.js";
 import { buildUi } from "./phone-view.js";
 
 // Events for a call id the page does not know yet (they can overtake the call.start reply) wait this long.
@@ -104,13 +104,14 @@ class VoiceService extends EventTarget {
   }
 
   onEvent(detail) {
-    if (detail.type === "forwarding.changed") {
-      this.dispatchEvent(new CustomEvent("forwarding", { detail: detail.forwarding }));
+    if (detail.type === "forwarding.changed" || detail.type === "barring.changed") {
+      const kind = detail.type.split(".")[0];
+      this.dispatchEvent(new CustomEvent(kind, { detail: detail[kind] }));
       return;
     }
-    if (detail.type === "call.forwarded") {  // sent on without ringing here: the history keeps it
-      this.history.add(forwardedEntry(detail));
-      this.dispatchEvent(new CustomEvent("forwarded", { detail }));
+    if (detail.type === "call.forwarded" || detail.type === "call.barred") {  // never rang here: history keeps it
+      this.history.add(settledEntry(detail, detail.type === "call.barred" ? "blocked" : "forwarded"));
+      this.dispatchEvent(new CustomEvent("settled", { detail }));
       return;
     }
     const id = detail.call ?? detail.session;
@@ -186,7 +187,8 @@ export function mount({ client, panel, portal }) {
   voice.addEventListener("incoming", ({ detail }) => ui.incoming(detail));
   voice.addEventListener("callended", ({ detail }) => ui.ended(detail.call));
   voice.addEventListener("forwarding", ({ detail }) => ui.forwarding.apply(detail, "Changed in another window."));
-  voice.addEventListener("forwarded", ({ detail }) => ui.lastCall(`Call from ${detail.peer?.uri}: ${detail.reason}`));
+  voice.addEventListener("barring", ({ detail }) => ui.barring.apply(detail, "Changed in another window."));
+  voice.addEventListener("settled", ({ detail }) => ui.lastCall(`Call from ${detail.peer?.uri}: ${detail.reason}`));
 
   const onLogin = (account) => {
     ui.root.hidden = false;
@@ -194,6 +196,7 @@ export function mount({ client, panel, portal }) {
     ui.dialer.setIdentity(portal.selectedIdentity);
     resync(voice, ui);
     ui.forwarding.load();
+    ui.barring.load();
   };
   portal.addEventListener("login", ({ detail }) => onLogin(detail));
   portal.addEventListener("logout", () => {
