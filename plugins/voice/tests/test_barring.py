@@ -50,3 +50,14 @@ def test_her_own_call_refused_for_a_withheld_number_says_what_to_do():
 
     assert failure_reason(Response(433, "Anonymity Disallowed")) == (
         "The person you called does not take calls from withheld numbers: call again with your number shown.")
+
+
+async def test_a_call_still_rings_her_when_her_call_settings_cannot_be_read(marys_gateway, webims_browser):
+    gateway, ims = marys_gateway
+    tab = await logged_in(webims_browser, gateway)
+    gateway.plugins.services["voice"].plugin.call_settings.close()  # the file has become unusable
+    await bob_calls_mary(ims)
+    assert (await tab.next_event("voice", "call.incoming"))["body"]["peer"]["uri"] == "sip:bob@ims.test"
+    with pytest.raises(BrowserError) as error:
+        await tab.request("voice", "barring.get")
+    assert error.value.code == "storage_failed" and "could not be read or saved" in error.value.message

@@ -37,7 +37,7 @@ _log = log.get("voice")
 
 
 def _owner(context) -> str:
-    """Whose forwarding rules: the subscription's, kept under her default public identity."""
+    """Whose call settings (forwarding, barring): the subscription's, kept under her default public identity."""
     return context.default_identity.uri if context.default_identity else context.private_identity
 
 
@@ -196,6 +196,15 @@ class VoicePlugin:
         others = [tab for tab in context.browsers if tab is not session]
         await context.tell_tabs("voice", f"{kind}.changed", {kind: value.to_json()}, tabs=others)
         return {kind: value.to_json()}
+
+    async def _incoming_settings(self, context) -> tuple[barring.Barring, forwarding.Forwarding]:
+        """Her barring and forwarding for a call coming in; if they cannot be read, the call rings as if she had
+        none (a broken settings file must not cost her calls)."""
+        try:
+            return await self._call_setting(context, "barring"), await self._call_setting(context, "forwarding")
+        except ServiceError as error:
+            _log.error("call_settings.unreadable", owner=_owner(context), reason=error.message)
+            return barring.Barring(), forwarding.Forwarding()
 
     def _call(self, session, body) -> Call:
         call = self.calls.get(body.get("call")) if isinstance(body.get("call"), str) else None
@@ -389,14 +398,14 @@ class VoicePlugin:
             peer_uri, peer_name = str(caller.uri), caller.display_name or ""
         call = _Call(self, context, f"c{next(self._ids)}", "incoming", called, peer_uri, peer_name)
         withheld = peer_uri == "anonymous" or peer_uri.startswith("sip:anonymous@")  # RFC 3323 §4.1.1.3
-        refusal = (await self._call_setting(context, "barring")).refusal(None if withheld else peer_uri)
+        blocked, rules = await self._incoming_settings(context)
+        refusal = blocked.refusal(None if withheld else peer_uri)
         if refusal is not None:  # ACR / ICB: refused before anything rings, and her history keeps it
             status, why = refusal
             await transaction.reply(status, headers=[("Warning", f'399 webims "{why}"')])
             _log.info("call.barred", call=call.id, caller=peer_uri, status=status)
             await call.notify("call.barred", {**call.summary(), "reason": f"Blocked: {why}."})
             return
-        rules = await self._call_setting(context, "forwarding")
         target, why = (rules.always, "always") if rules.always else \
             (rules.unreachable, "unreachable") if rules.unreachable and not context.browsers else (None, None)
         if target is not None:  # CFU, or CFNRc: the call is sent on without ringing her

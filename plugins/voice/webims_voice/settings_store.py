@@ -56,4 +56,4 @@ class CallSettingsStore:
         try:
             return await trio.to_thread.run_sync(locked, limiter=self._limiter)
         except sqlite3.Error as error:
-            raise ServiceError("storage_failed", f"Your call settings could not be kept ({error}).") from None
+            raise ServiceError("storage_failed", f"Your call settings could not be read or saved ({error}).") from None
