@@ -45,7 +45,7 @@ from .fake_media import FakeMedia, FakePeer
 VOICE_STATIC = Path(__file__).resolve().parents[2] / "plugins" / "voice" / "webims_voice" / "static"
 MESSAGES = {"call.start", "call.candidate", "call.accept", "call.reject", "call.hangup", "call.hold",
             "call.dtmf", "call.transfer", "call.list", "call.reattach", "call.quality", "forwarding.get",
-            "forwarding.set", "barring.get", "barring.set"}
+            "forwarding.set", "barring.get", "barring.set", "caller_id.get", "caller_id.set"}
 NO_FORWARDING = {"always": None, "busy": None, "no_answer": None, "unreachable": None, "no_answer_seconds": 20}
 DIGITS = re.compile(r"^[0-9*#A-D]{1,32}$")
 LIVE = ("calling", "ringing", "early", "incoming", "active")
@@ -96,7 +96,8 @@ class FakeVoicePlugin:
         self.calls: dict[str, FakeCall] = {}
         self.reattach_error: tuple[str, str] | None = None
         self.forwarding = dict(NO_FORWARDING)
-        self.barring = {"anonymous": False, "numbers": []}  # (code, message) every call.reattach fails with
+        self.barring = {"anonymous": False, "numbers": []}
+        self.caller_id = {"withhold": False}  # (code, message) every call.reattach fails with
         self.requests: list[tuple[str, dict]] = []  # (type, body) of every browser request, in order
         self.gateway = None
         self.media = FakeMedia()
@@ -148,6 +149,11 @@ class FakeVoicePlugin:
             return {"forwarding": self.forwarding}
         if request.type == "barring.get":
             return {"barring": self.barring}
+        if request.type == "caller_id.get":
+            return {"caller_id": self.caller_id}
+        if request.type == "caller_id.set":
+            self.caller_id = {"withhold": body["caller_id"]["withhold"] is True}
+            return {"caller_id": self.caller_id}
         if request.type == "barring.set":
             self.barring = {"anonymous": bool(body["barring"].get("anonymous")),
                             "numbers": list(body["barring"].get("numbers") or [])}

@@ -50,10 +50,11 @@ class PortalPage:
     def target(self) -> Locator:
         return self.page.get_by_label("Number or SIP address", exact=True)
 
-    def dial(self, target: str, *, withhold: bool = False) -> None:
+    def dial(self, target: str, *, withhold: bool | None = False) -> None:
+        """Call ``target``; ``withhold`` sets the call's "Withhold my number" first (None: as the page has it)."""
         self.target.fill(target)
-        checkbox = self.page.get_by_label("Withhold my number")
-        if checkbox.is_checked() != withhold:
+        checkbox = self.page.get_by_label("Withhold my number", exact=True)
+        if withhold is not None and checkbox.is_checked() != withhold:
             checkbox.click()
         self.page.get_by_role("button", name="Call", exact=True).click()
 

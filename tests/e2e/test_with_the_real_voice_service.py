@@ -191,7 +191,7 @@ def test_mary_blocks_carols_number_from_the_page_and_her_call_is_declined_withou
     page = mary.page
     page.locator(".voice-barring summary").click()
     page.get_by_label("Block these numbers (one per line)").fill("carol")
-    page.get_by_role("button", name="Save blocked calls").click()
+    page.get_by_role("button", name="Save privacy settings").click()
     expect(page.locator(".bar-status")).to_have_text("Saved.")
     expect(page.get_by_label("Block these numbers (one per line)")).to_have_value("sip:carol@ims.test")
     carol.dial("sip:mary@ims.test")
@@ -199,3 +199,23 @@ def test_mary_blocks_carols_number_from_the_page_and_her_call_is_declined_withou
     expect(page.locator(".history-entry").first).to_contain_text("Blocked: you blocked this number.")
     assert page.locator(".incoming-stack *").count() == 0  # it never rang
     screenshot(page, "blocked-calls")
+
+
+def test_mary_withholds_her_number_by_default_from_the_page_and_bob_sees_an_anonymous_call(mary, baresip_factory):
+    bob = baresip_factory("bob", tone_hz=PHONE_HZ)
+    page = mary.page
+    withhold_this_call = page.get_by_role("checkbox", name="Withhold my number", exact=True)
+    expect(withhold_this_call).not_to_be_checked()
+    page.locator(".voice-barring summary").click()
+    page.get_by_role("checkbox", name="Withhold my number on every call").check()
+    page.get_by_role("button", name="Save privacy settings").click()
+    expect(page.locator(".bar-status")).to_have_text("Saved.")
+    expect(withhold_this_call).to_be_checked()
+    page.reload()  # the default is the gateway's: a new page starts from it
+    mary.wait_registered()
+    expect(withhold_this_call).to_be_checked()
+    mary.dial("sip:bob@ims.test", withhold=None)
+    established = bob.wait_event("CALL_ESTABLISHED", 10)
+    assert "anonymous" in established["peeruri"]
+    mary.call_card("sip:bob@ims.test").get_by_role("button", name="Hang up").click()
+    bob.wait_event("CALL_CLOSED", 5)

@@ -20,7 +20,7 @@ from webims.service import Capabilities, FeatureTag, PortalAssets, Service, SipR
 from webims.sip.feature_tags import MMTEL
 from webims.sip import NameAddr, RemoteProtocolError
 from webims.sip.session_timer import SessionTimerPolicy
-from webims_voice import barring, forwarding, in_dialog
+from webims_voice import barring, caller_id, forwarding, in_dialog
 from webims_voice.call import Call
 from webims_voice.incoming import IncomingCall, deflect
 from webims_voice.outgoing import OutgoingCall, build_invite
@@ -30,9 +30,9 @@ from webims.addressing import peer_key, target_uri
 STATIC = Path(__file__).parent / "static"
 MESSAGES = {"call.start", "call.candidate", "call.accept", "call.reject", "call.hangup", "call.hold", "call.dtmf",
             "call.transfer", "call.list", "call.reattach", "call.quality", "forwarding.get", "forwarding.set",
-            "barring.get", "barring.set"}
+            "barring.get", "barring.set", "caller_id.get", "caller_id.set"}
 DTMF_DIGITS = set("0123456789*#ABCD")
-_CALL_SETTINGS = {"forwarding": forwarding.Forwarding, "barring": barring.Barring}
+_CALL_SETTINGS = {"forwarding": forwarding.Forwarding, "barring": barring.Barring, "caller_id": caller_id.CallerId}
 _log = log.get("voice")
 
 
@@ -168,16 +168,16 @@ class VoicePlugin:
             return await self._start(session, body)
         if request.type == "call.list":
             return {"calls": [call.summary() for call in self.calls.values() if call.context is session.context]}
-        if request.type in ("forwarding.get", "barring.get"):
-            kind = request.type.removesuffix(".get")
+        kind, _, action = request.type.partition(".")
+        if kind in _CALL_SETTINGS and action == "get":
             return {kind: (await self._call_setting(session.context, kind)).to_json()}
-        if request.type in ("forwarding.set", "barring.set"):
-            return await self._set_call_setting(session, request.type.removesuffix(".set"), body)
+        if kind in _CALL_SETTINGS and action == "set":
+            return await self._set_call_setting(session, kind, body)
         call = self._call(session, body)
         handler = getattr(self, "_" + request.type.removeprefix("call."))
         return await handler(call, body, session) or {}
 
-    # --- her call settings: forwarding (CDIV) and barring (ACR/ICB) ---------------------------------------------
+    # --- her call settings: forwarding (CDIV), barring (ACR/ICB), caller ID (OIR) -------------------------------
 
     async def _call_setting(self, context, kind: str):
         model = _CALL_SETTINGS[kind]
@@ -189,8 +189,10 @@ class VoicePlugin:
         if kind == "forwarding":
             value = forwarding.from_browser(body.get(kind), domain,
                                             {peer_key(identity.uri) for identity in context.public_identities})
-        else:
+        elif kind == "barring":
             value = barring.from_browser(body.get(kind), domain)
+        else:
+            value = caller_id.from_browser(body.get(kind))
         await self.call_settings.put(_owner(context), kind, value, value.to_json())
         _log.info(f"{kind}.set", owner=_owner(context))
         others = [tab for tab in context.browsers if tab is not session]
@@ -217,6 +219,10 @@ class VoicePlugin:
         identity = context.require_identity(body.get("identity"))
         target = target_uri(body.get("target"), self.gateway.config.ims.domain, action="call")
         offer = _sdp(body)
+        privacy = body.get("privacy")
+        if privacy is None:  # the call says nothing: her default (OIR, temporary mode)
+            privacy = (await self._call_setting(context, "caller_id")).withhold
+        privacy = bool(privacy)
         call = _Call(self, context, f"c{next(self._ids)}", "outgoing", identity.uri, target, _peer_name(body))
         try:
             call.bridge = await self.engine.new_bridge(call.id, self.call_media)
@@ -231,7 +237,7 @@ class VoicePlugin:
         self._register(call)
         outgoing = OutgoingCall(call, self.settings["ring_timeout"])
         self.outgoing[call.id] = outgoing
-        invite = build_invite(call, target, ims_offer.encode(), bool(body.get("privacy")), self._timers())
+        invite = build_invite(call, target, ims_offer.encode(), privacy, self._timers())
         self.nursery.start_soon(self._run_call, call, outgoing.run, invite)
         _log.info("call.started", call=call.id, target=target, identity=identity.uri)
         return {"call": call.id, "sdp": answer}

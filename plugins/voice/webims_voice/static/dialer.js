@@ -43,6 +43,11 @@ export class Dialer {
     });
   }
 
+  // Her default for "Withhold my number" (Privacy and blocked calls); she can still change it for one call.
+  setWithholdDefault(withhold) {
+    this.privacy.checked = withhold;
+  }
+
   setIdentity(identity) {
     setText(this.from, identity ? `Calls go out from ${identity}.` : "");
   }

@@ -30,6 +30,7 @@ export function buildUi(voice, portal) {
     h("h2", { id: "voice-dialer-title", text: "Phone" }), forwardNote, dialer.form, offer);
   const forwarding = new ForwardingView(voice.client);
   const barring = new BarringView(voice.client);
+  barring.addEventListener("callerid", ({ detail }) => dialer.setWithholdDefault(detail.withhold));
   forwarding.addEventListener("change", ({ detail }) => {
     setText(forwardNote, forwardingNote(detail));
     forwardNote.hidden = !forwardNote.textContent;

@@ -104,8 +104,8 @@ class VoiceService extends EventTarget {
   }
 
   onEvent(detail) {
-    if (detail.type === "forwarding.changed" || detail.type === "barring.changed") {
-      const kind = detail.type.split(".")[0];
+    if (["forwarding.changed", "barring.changed", "caller_id.changed"].includes(detail.type)) {
+      const kind = detail.type.split(".")[0];  // forwarding, barring, caller_id
       this.dispatchEvent(new CustomEvent(kind, { detail: detail[kind] }));
       return;
     }
@@ -188,6 +188,7 @@ export function mount({ client, panel, portal }) {
   voice.addEventListener("callended", ({ detail }) => ui.ended(detail.call));
   voice.addEventListener("forwarding", ({ detail }) => ui.forwarding.apply(detail, "Changed in another window."));
   voice.addEventListener("barring", ({ detail }) => ui.barring.apply(detail, "Changed in another window."));
+  voice.addEventListener("caller_id", ({ detail }) => ui.barring.applyCallerId(detail, "Changed in another window."));
   voice.addEventListener("settled", ({ detail }) => ui.lastCall(`Call from ${detail.peer?.uri}: ${detail.reason}`));
 
   const onLogin = (account) => {
