@@ -43,6 +43,7 @@ class ClientTransaction:
         self.request: Request = transaction.request
         self.destination = destination
         self._send, self._receive = trio.open_memory_channel[Response](math.inf)
+        self.finished = False  # its final response went up; later 2xx (RFC 6026 Accepted) are the UA core's
 
     async def responses(self):
         """Every response, provisional ones first; ends after the final one."""
@@ -60,6 +61,7 @@ class ClientTransaction:
         raise AssertionError("a client transaction always ends with a final response")
 
     def _deliver(self, response: Response) -> None:
+        self.finished |= response.status >= 200
         self._send.send_nowait(response)
 
     def _fail(self, status: int, reason: str) -> None:
@@ -215,7 +217,12 @@ class SipEndpoint:
             elif isinstance(action, StopTimer):
                 self._armed.pop((id(transaction), str(action.name)), None)
             elif isinstance(action, Deliver) and isinstance(owner, ClientTransaction):
-                owner._deliver(action.message)
+                if owner.finished and self._on_stray is not None:
+                    # RFC 6026 §8.4: a 2xx after the first (retransmitted, or from another fork) goes to the UA
+                    # core, which ACKs it (§13.2.2.4): the dialog's owner, as for a 2xx after Timer M.
+                    self._nursery.start_soon(self._on_stray, Received(action.message, destination))
+                else:
+                    owner._deliver(action.message)
             elif isinstance(action, Timeout) and isinstance(owner, ClientTransaction):
                 owner._fail(408, "Request Timeout (no answer from the IMS core)")
             elif isinstance(action, Terminated):

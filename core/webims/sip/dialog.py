@@ -290,7 +290,7 @@ class Dialog:
     def receive_request(self, request: Request) -> Reject | None:
         """Vet an in-dialog request (§12.2.2) and update the dialog from it; a
         :class:`Reject` says how to answer instead of processing it."""
-        rejection = self._check_order(request) or self._check_glare(request)
+        rejection = self._check_peer(request) or self._check_order(request) or self._check_glare(request)
         if rejection is not None:
             return rejection
         if request.method not in ("ACK", "CANCEL"):
@@ -335,6 +335,13 @@ class Dialog:
         # §12.3: a failed INVITE ends its early dialogs (a failed UPDATE or PRACK does not).
         failed = response.status >= 300 and response.cseq.method == "INVITE"
         return failed and self.state is DialogState.EARLY
+
+    def _check_peer(self, request: Request) -> Reject | None:
+        # §12.2.2: a dialog is its Call-ID and both tags. A request with our tag and another remote tag comes
+        # from a UA this dialog is not with (another fork of our INVITE): there is no such dialog here.
+        if self.remote_tag and request.from_tag != self.remote_tag:
+            return Reject(481, "Call/Transaction Does Not Exist (another party's tag)")
+        return None
 
     def _check_order(self, request: Request) -> Reject | None:
         # §12.2.2: ACK and CANCEL carry their INVITE's number; anything else lower than the

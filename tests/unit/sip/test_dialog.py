@@ -56,6 +56,20 @@ def in_dialog(dialog_of_peer_request, method, *, seq, contact=None, body=b"", he
     return Request(method, SipUri(user="alice", host="pc33.atlanta.example.com"), fields, body)
 
 
+def from_caller(dialog_of_uas, method, *, seq, body=b"", headers=()):
+    """A request from Alice (who sent the INVITE) to Bob inside the dialog Bob holds as its UAS."""
+    fields = [
+        ("Via", "SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bKalice" + str(seq)),
+        ("From", "Alice <sip:alice@atlanta.example.com>;tag=1928301774"),
+        ("To", f"Bob <sip:bob@biloxi.example.com>;tag={dialog_of_uas.local_tag}"),
+        ("Call-ID", "a84b4c76e66710"),
+        ("CSeq", f"{seq} {method}"),
+        *headers,
+    ]
+    fields += [("Content-Type", "application/sdp")] if body else []
+    return Request(method, SipUri(user="bob", host="192.0.2.4"), fields, body)
+
+
 def uac_dialog(status=200, **kwargs):
     request = invite(**kwargs)
     response = answer(request, status, body=SDP if status == 200 else b"")
@@ -216,8 +230,8 @@ def test_equal_or_higher_remote_cseq_is_accepted_and_remembered():
 def test_ack_and_cancel_are_not_checked_against_remote_cseq():
     request = invite()
     dialog = Dialog.from_uas(request, answer(request, 200, body=SDP))
-    dialog.receive_request(in_dialog(dialog, "INFO", seq=314200))
-    assert dialog.receive_request(in_dialog(dialog, "ACK", seq=314159)) is None
+    dialog.receive_request(from_caller(dialog, "INFO", seq=314200))
+    assert dialog.receive_request(from_caller(dialog, "ACK", seq=314159)) is None
 
 
 def test_reinvite_with_new_contact_refreshes_the_remote_target():
@@ -383,7 +397,7 @@ def test_uas_offer_in_reliable_1xx_is_answered_by_prack():
     first = reliable(request, rseq=1, body=SDP)
     dialog = Dialog.from_uas(request, first)
     assert dialog.negotiation is Negotiation.LOCAL_OFFER
-    prack = in_dialog(dialog, "PRACK", seq=314160, body=SDP, headers=[("RAck", "1 314159 INVITE")])
+    prack = from_caller(dialog, "PRACK", seq=314160, body=SDP, headers=[("RAck", "1 314159 INVITE")])
     assert dialog.receive_request(prack) is None
     assert dialog.negotiation is Negotiation.STABLE
 
@@ -475,3 +489,15 @@ def test_uas_failure_response_to_the_invite_ends_its_early_dialog():
     dialog = Dialog.from_uas(request, answer(request, 180))
     dialog.response_sent(answer(request, 486))
     assert dialog.state is DialogState.TERMINATED and not dialog.remote_invite_pending
+
+
+def test_a_request_with_our_tag_but_another_remote_tag_belongs_to_no_dialog_here():
+    """§12.2.2: another fork's UAS (a second device that also answered our INVITE) cannot end or change this
+    dialog by sending in it: 481."""
+    dialog, _ = uac_dialog()
+    stranger = in_dialog(dialog, "BYE", seq=7)
+    fields = stranger.headers.copy()
+    fields.set("From", "Bob <sip:bob@biloxi.example.com>;tag=second-device")
+    rejection = dialog.receive_request(Request("BYE", stranger.uri, fields, b""))
+    assert rejection is not None and rejection.status == 481
+    assert dialog.state is DialogState.CONFIRMED
