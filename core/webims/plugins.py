@@ -7,6 +7,7 @@ with pluggy. Every mismatch is reported before the gateway listens, naming the p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from importlib import metadata
 from types import MappingProxyType
@@ -73,14 +74,15 @@ class PluginHost:
     def hook(self):
         return self.manager.hook
 
-    @property
+    @functools.cached_property
     def capabilities(self) -> Capabilities:
-        """Every enabled service's capabilities together, in ``[services]`` order, each tag and type once."""
+        """Every enabled service's capabilities together, in ``[services]`` order, each tag and type once (read
+        after loading: the set of services does not change while the gateway runs)."""
         tags = {tag: None for loaded in self.services.values() for tag in loaded.capabilities.feature_tags}
         accept = {kind: None for loaded in self.services.values() for kind in loaded.capabilities.accept}
         return Capabilities(tuple(tags), tuple(accept))
 
-    @property
+    @functools.cached_property
     def methods(self) -> tuple[str, ...]:
         """The SIP methods the enabled services take, with ACK and CANCEL (for Allow)."""
         return tuple(sorted({route.method for loaded in self.services.values() for route in loaded.routes}

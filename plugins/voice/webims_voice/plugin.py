@@ -180,8 +180,7 @@ class VoicePlugin:
     # --- her call settings: forwarding (CDIV), barring (ACR/ICB), caller ID (OIR) -------------------------------
 
     async def _call_setting(self, context, kind: str):
-        model = _CALL_SETTINGS[kind]
-        return await self.call_settings.get(_owner(context), kind, model.from_json, model())
+        return await self.call_settings.get(_owner(context), kind, _CALL_SETTINGS[kind])
 
     async def _set_call_setting(self, session, kind: str, body) -> dict:
         context = session.context
@@ -193,7 +192,7 @@ class VoicePlugin:
             value = barring.from_browser(body.get(kind), domain)
         else:
             value = caller_id.from_browser(body.get(kind))
-        await self.call_settings.put(_owner(context), kind, value, value.to_json())
+        await self.call_settings.put(_owner(context), kind, value)
         _log.info(f"{kind}.set", owner=_owner(context))
         others = [tab for tab in context.browsers if tab is not session]
         await context.tell_tabs("voice", f"{kind}.changed", {kind: value.to_json()}, tabs=others)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,17 +30,18 @@ class CallSettingsStore:
         self._limiter = trio.CapacityLimiter(1)
         self._cache: dict[tuple[str, str], Any] = {}
 
-    async def get(self, owner: str, kind: str, parse: Callable[[dict], T], default: T) -> T:
-        """Her ``kind`` of settings, or ``default`` when she never saved any."""
+    async def get(self, owner: str, kind: str, model: type[T]) -> T:
+        """Her ``kind`` of settings as a ``model`` (``model.from_json``), or ``model()`` when she never saved any."""
         key = (owner, kind)
         if key not in self._cache:
             row = await self._run(lambda db: db.execute(
                 "SELECT value FROM call_settings WHERE owner = ? AND kind = ?", key).fetchone())
-            self._cache[key] = parse(json.loads(row[0])) if row else default
+            self._cache[key] = model.from_json(json.loads(row[0])) if row else model()
         return self._cache[key]
 
-    async def put(self, owner: str, kind: str, value, as_json: dict) -> None:
-        text = json.dumps(as_json)
+    async def put(self, owner: str, kind: str, value) -> None:
+        """Keep ``value`` (it has ``to_json()``) as her ``kind`` of settings."""
+        text = json.dumps(value.to_json())
         await self._run(lambda db: db.execute("INSERT OR REPLACE INTO call_settings VALUES (?, ?, ?)",
                                               (owner, kind, text)))
         self._cache[(owner, kind)] = value

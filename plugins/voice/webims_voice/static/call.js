@@ -193,33 +193,30 @@ export class Call extends EventTarget {
   async _recover(pc) {
     if (pc !== this.pc || !this.live || this.id === null || this._recovering) return;
     if (pc.connectionState === "connected") return;
-    if (this._recoveries >= RECOVERY_ATTEMPTS) {
-      this._setMedia("failed", "No audio connection: it was lost and could not be re-established. "
-        + "Check your network connection, or hang up and call again.");
-      return;
-    }
     this._recovering = true;
-    this._recoveries += 1;
     try {
-      this._setMedia("reconnecting", `Reconnecting the audio (attempt ${this._recoveries} of ${RECOVERY_ATTEMPTS})…`);
-      while (this.live) {
+      let refused = null;  // the gateway's reason when it refused the last attempt
+      while (this.live && this._recoveries < RECOVERY_ATTEMPTS) {
+        if (refused) await sleep(1000 * 2 ** (this._recoveries - 1));
+        this._recoveries += 1;
+        this._setMedia("reconnecting", `Reconnecting the audio (attempt ${this._recoveries} of ${RECOVERY_ATTEMPTS})…`);
         try {
           await this.reattach();  // the new peer connection's own states take over from here
           return;
         } catch (error) {
-          if (error.code === "offline") {
-            await this._reconnected();
+          if (error.code !== "offline") {
+            refused = error;
             continue;
           }
-          if (!this.live || this._recoveries >= RECOVERY_ATTEMPTS) {
-            if (this.live) this._setMedia("failed", `No audio connection: ${error.message}`);
-            return;
-          }
-          await sleep(1000 * 2 ** (this._recoveries - 1));
-          this._recoveries += 1;
-          this._setMedia("reconnecting",
-            `Reconnecting the audio (attempt ${this._recoveries} of ${RECOVERY_ATTEMPTS})…`);
+          this._recoveries -= 1;  // the gateway could not be reached: wait for it, the attempt is not used up
+          refused = null;
+          await this._reconnected();
         }
+      }
+      if (this.live) {
+        this._setMedia("failed", refused ? `No audio connection: ${refused.message}`
+          : "No audio connection: it was lost and could not be re-established. "
+            + "Check your network connection, or hang up and call again.");
       }
     } finally {
       this._recovering = false;
