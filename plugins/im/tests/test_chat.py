@@ -298,3 +298,22 @@ async def test_a_chat_she_ended_that_bob_accepts_as_the_cancel_crosses_is_acknow
     assert bye.request.call_id == incoming.request.call_id
     await bye.reply(200)
     assert (await tab.request("im", "chat.list"))["chats"] == []
+
+
+async def test_a_peer_that_connects_before_its_answer_reaches_her_gets_the_chat(login, ims, msrp_peer):
+    """RFC 4975 §5.4: the answerer connects as soon as it has answered, and its connection can overtake the 200
+    on its way through the core. The connection waits for the answer instead of being turned away."""
+    tab = await login()
+    peer = await msrp_peer()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(tab.request, "im", "chat.start", {"to": BOB})
+        incoming = await ims.expect("INVITE")
+    await peer.connect(path_of(incoming.request.body))
+    await peer.bind()
+    await trio.sleep(0.2)  # the connection and its first frame are in before the 200 leaves
+    ok = dialog_response(incoming.request, 200, to_tag=new_tag(), contact=f"<sip:bob@127.0.0.1:{ims.address.port}>",
+                         headers=[("Content-Type", "application/sdp")], body=peer.sdp(setup="active"))
+    await incoming.respond(ok)
+    await wait_state(tab, "active")
+    await peer.send_text("I was early")
+    assert (await tab.next_event("im", "message"))["body"]["text"] == "I was early"

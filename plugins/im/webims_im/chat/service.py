@@ -31,7 +31,8 @@ class ChatService:
         self.max_frame_bytes = settings["max_chat_message_bytes"] + 8192  # a whole message may come as one chunk
         self.nursery: trio.Nursery | None = None
         self.listen_address: tuple[str, int] | None = None
-        self._expecting: dict[str, tuple[Chat, trio.MemorySendChannel]] = {}  # session-id -> who waits for it
+        # session-id -> the chat a connection to our listener may be for, and where to hand it
+        self._expecting: dict[str, tuple[Chat, trio.MemorySendChannel, trio.MemoryReceiveChannel]] = {}
         self._ids = itertools.count(1)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -174,6 +175,8 @@ class ChatService:
         """Our MSRP side before the SDP is written: AUTHed to the relay (its link), or our listener's URI."""
         if self.relay is None:
             chat.local = own_uri(*self.listen_address)
+            # The peer may connect as soon as it has our SDP: as answerer, before its 200 has reached us.
+            self._expecting[chat.local.session_id] = (chat, *trio.open_memory_channel(1))
             return None
         link = await connect(self.relay, self.max_frame_bytes)
         try:
@@ -189,13 +192,15 @@ class ChatService:
     async def _direct_link(self, chat: Chat, we_connect: bool):
         """Open the connection to the peer (and say which session it is, §5.4), or wait for it to connect."""
         if we_connect:
+            self._expecting.pop(chat.local.session_id, None)
             link = await connect(chat.remote.path[0], self.max_frame_bytes)
             chat.msrp.send_bind(f"bind-{chat.id}")
             return link, None
-        send, receive = trio.open_memory_channel(1)
-        self._expecting[chat.local.session_id] = (chat, send)
+        _, _, arrived = self._expecting[chat.local.session_id]
         with trio.move_on_after(self.settings["chat_setup_timeout"]):
-            return await receive.receive()
+            connection = await arrived.receive()
+            self._expecting.pop(chat.local.session_id, None)
+            return connection
         raise LinkClosed(f"{chat.peer} never connected")
 
     async def _accept(self, stream: trio.SocketStream) -> None:
@@ -204,17 +209,14 @@ class ChatService:
         try:
             with trio.fail_after(FIRST_FRAME_TIMEOUT):
                 frame = await link.receive_frame()
-            expected = self._expecting.pop(frame.to_path[0].session_id, None)
-        except (LinkClosed, trio.TooSlowError, MsrpError) as error:
-            _log.info("msrp.connection_refused", reason=str(error))
+            chat, handover, _ = self._expecting[frame.to_path[0].session_id]
+            handover.send_nowait((link, frame))  # WouldBlock: a second connection for the session
+        except (LinkClosed, trio.TooSlowError, MsrpError, KeyError, trio.WouldBlock) as error:
+            _log.info("msrp.connection_refused", reason=repr(error))
             await link.aclose()
             return
-        if expected is None:
-            await link.aclose()
-            return
-        chat, channel = expected
-        await channel.send((link, frame))
         await chat.ended.wait()  # the chat reads and writes the link in its own tasks until it ends
+        await link.aclose()  # (closed already, unless the chat ended before it took the link)
 
 
 def _call_with(mailbox, peer_uri: str, identity: str) -> str | None:
