@@ -153,6 +153,8 @@ CORE_SCHEMA: Schema = {
         "realm": Setting(str, "", "digest realm; defaults to the domain"),
         "listen": Setting(str, "127.0.0.1:0", "the gateway's own SIP address (UDP and TCP); port 0 = any free",
                           host_port),
+        "instance": Setting(str, "", "this gateway's name toward the IMS core, the same across restarts and "
+                                     "different for each gateway; defaults to the host name and [gateway] listen"),
     },
 }
 
@@ -186,6 +188,7 @@ class ImsConfig:
     domain: str
     realm: str
     listen: tuple[str, int] = ("127.0.0.1", 0)
+    instance: str = ""
 
 
 @attrs.frozen
@@ -239,7 +242,8 @@ def parse_config(document: Mapping[str, Any], base: Path = Path(".")) -> tuple[C
     config = Config(
         gateway=gateway,
         portal=PortalConfig(portal["operator_name"], base / portal["logo"] if portal["logo"] else None),
-        ims=ImsConfig(ims["proxy"], ims["domain"], ims["realm"] or ims["domain"], _split_host_port(ims["listen"])),
+        ims=ImsConfig(ims["proxy"], ims["domain"], ims["realm"] or ims["domain"], _split_host_port(ims["listen"]),
+                      ims["instance"]),
         services=MappingProxyType(services),
         settings=MappingProxyType({name: MappingProxyType(dict(table)) for name, table in settings.items()}),
     )

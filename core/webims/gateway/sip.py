@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import inspect
 import re
+import socket
 from typing import TYPE_CHECKING
 
 from webims import log
+from webims.ims.agent import stable_instance_id
 from webims.ims.endpoint import ServerTransaction, SipEndpoint
 from webims.ims.transport import Address, Received, Transports
 from webims.sip import EventHeader, RemoteProtocolError, SipUri, parse_uri
@@ -45,6 +47,12 @@ class GatewaySip:
         self.endpoint = await nursery.start(SipEndpoint(transports, self._on_request, self._on_stray).run)
         _log.info("sip.listening", udp=str(transports.local("UDP")), tcp=str(transports.local("TCP")),
                   proxy=str(self.proxy))
+
+    def instance_id(self, private_identity: str) -> str:
+        """The RFC 5626 instance id of ``private_identity``'s registrations from this gateway (the same after a
+        restart: [ims] instance, else this host and the portal's address)."""
+        device = self.gateway.config.ims.instance or f"{socket.gethostname()} {self.gateway.url}"
+        return stable_instance_id(device, private_identity)
 
     async def _on_request(self, transaction: ServerTransaction) -> None:
         request = transaction.request

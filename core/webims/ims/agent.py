@@ -46,6 +46,17 @@ class Credentials:
     realm: str = ""
 
 
+_INSTANCE_NAMESPACE = uuid.UUID("5b0e2f4c-8d1a-4c53-9a67-3c1f0e9d7a21")  # webims's own, for uuid5 below
+
+
+def stable_instance_id(device: str, private_identity: str) -> str:
+    """RFC 5626 §4.1: a UA's instance id stays the same across restarts. Ours is one per subscriber on one gateway
+    (``device`` names the gateway), so after a crash her new registration replaces the binding the old one left,
+    rather than adding a second, dead contact that calls would fork to."""
+    name = "\n".join((device, private_identity))  # neither holds a line break
+    return f"urn:uuid:{uuid.uuid5(_INSTANCE_NAMESPACE, name)}"
+
+
 class UserAgent:
     def __init__(self, endpoint: SipEndpoint, proxy: Address, domain: str, credentials: Credentials,
                  *, contact_user: str | None = None, instance_id: str | None = None, feature_tags=()):

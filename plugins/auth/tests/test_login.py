@@ -37,6 +37,20 @@ async def test_login_registers_and_returns_the_implicit_set(gateway, webims_brow
     assert contact.sip_instance and contact.reg_id == 1
 
 
+async def test_her_instance_id_is_the_same_after_a_gateway_restart_and_differs_per_gateway_and_subscriber(
+        webims_gateway, webims_browser, ims):
+    """RFC 5626 §4.1: derived from [ims] instance and the private identity, not drawn at random per login."""
+    instances = []
+    for name, username, password in (("gw1", "mary", "secret"), ("gw1", "mary", "secret"),
+                                      ("gw2", "mary", "secret"), ("gw1", "mary.phone", "other")):
+        gateway = await webims_gateway({"auth": True}, ims={"proxy": ims.uri, "instance": name},
+                                       settings={"auth": FAST})
+        await login(await webims_browser(gateway), username, password)
+        instances.append(ims.registers()[-1].contacts[0].sip_instance)
+    assert instances[0] == instances[1]
+    assert len(set(instances)) == 3 and all(i.strip('"<>').startswith("urn:uuid:") for i in instances)
+
+
 async def test_each_credential_of_a_subscription_works(gateway, webims_browser, ims):
     assert (await login(await webims_browser(gateway), "mary.phone", "other"))["state"] == "registered"
     assert "mary.phone" in ims.bindings

@@ -159,6 +159,7 @@ class AuthPlugin:
         context = RegistrationContext(private_identity=username)
         credentials = Credentials(username, password, gateway.config.ims.realm)
         agent = UserAgent(gateway.sip.endpoint, gateway.sip.proxy, gateway.config.ims.domain, credentials,
+                          instance_id=gateway.sip.instance_id(username),
                           feature_tags=gateway.plugins.capabilities.feature_tags)
         context.user_agent = agent
         policy = RegistrationPolicy(settings["register_expires"], settings["keepalive_interval"],

@@ -6,7 +6,7 @@ import trio
 from webims.ims.transport import Address
 from webims.lab import LabProcess
 from webims.sip import Contact
-from webims.testing import BrowserError
+from webims.testing import BrowserError, start_gateway
 from webims.testing.peers.kamailio import LabCore
 
 pytestmark = pytest.mark.interop
@@ -154,3 +154,25 @@ async def test_bob_asking_what_mary_can_do_gets_her_mmtel_contact_through_the_la
     assert ("audio", None) in contact.params
     assert "INVITE" in answer.headers.get("Allow").split(", ")
     assert answer.headers.get("Accept") == "application/sdp"
+
+
+async def test_after_a_gateway_crash_her_new_registration_replaces_the_dead_contact(webims_browser, lab):
+    """RFC 5626: the same gateway (its [ims] instance) registers her with the same instance id and reg-id after a
+    restart, so the lab replaces the binding the crashed one left instead of forking her calls to it."""
+    ims = {"proxy": lab.sip_uri, "domain": lab.domain, "instance": "gateway-one"}
+    settings = {"auth": SETTINGS["auth"]}
+    async with trio.open_nursery() as crashing:
+        crashed = await start_gateway(crashing, {"auth": True}, settings=settings, ims=ims)
+        await login(await webims_browser(crashed))
+        [dead] = contacts(lab)
+        crashing.cancel_scope.cancel()  # no goodbye: the binding stays in the lab
+    assert [contact.address for contact in contacts(lab)] == [dead.address]
+    async with trio.open_nursery() as nursery:
+        restarted = await start_gateway(nursery, {"auth": True}, settings=settings, ims=ims)
+        await login(await webims_browser(restarted))
+        [live] = contacts(lab)
+        assert live.address != dead.address
+        other = await start_gateway(nursery, {"auth": True}, settings=settings, ims={**ims, "instance": "gateway-two"})
+        await login(await webims_browser(other))  # another gateway is another device: both are reachable
+        assert len(contacts(lab)) == 2
+        nursery.cancel_scope.cancel()
