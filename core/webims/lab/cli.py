@@ -1,6 +1,6 @@
 """`webims lab`: run the lab IMS core in the foreground, or administer a running one.
 
-    webims lab [--sip-port 5060] [--runtime-dir run/lab] ...   run until Ctrl-C
+    webims lab [--sip-port 5060] [--runtime-dir run/lab] ...   run until Ctrl-C (SIGINT) or SIGTERM
     webims lab [--runtime-dir DIR] admin contacts AOR            list a subscriber's contacts
     webims lab [--runtime-dir DIR] admin deregister AOR          remove them (reg-event NOTIFY)
 
@@ -11,6 +11,7 @@ arguments of `lab`, calls `run_lab_command(args)` (also set as `args.handler`).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -66,6 +67,11 @@ def _run_lab(args: argparse.Namespace) -> int:
     settings = LabSettings(ports, args.runtime_dir, digest_algorithm=args.digest_algorithm, log_level=args.log_level)
     lab = LabProcess.start(settings, subscribers)
     try:
+        # Kamailio runs in a session of its own, so it stops only when we stop it. Both signals are ours to
+        # handle: SIGTERM would otherwise end this process alone, and SIGINT may come in ignored (a shell's
+        # background job), which left the lab running after Ctrl-C.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, _interrupt)
         print(_banner(lab, subscribers), flush=True)
         status = lab.popen.wait()
     except KeyboardInterrupt:
@@ -76,6 +82,10 @@ def _run_lab(args: argparse.Namespace) -> int:
     print(f"webims lab: kamailio exited with {status}; {settings.log_file} ends with:\n{lab.log_tail()}",
           file=sys.stderr)
     return 1
+
+
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _banner(lab: LabProcess, subscribers: Subscribers) -> str:

@@ -1,6 +1,7 @@
 """`webims lab`: the foreground lab and its admin subcommands, through argparse."""
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -40,24 +41,42 @@ def processes_using(path) -> list[int]:
     return found
 
 
-def test_the_lab_command_runs_the_lab_until_interrupted(tmp_path):
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("stop_with, started_as", [
+    (signal.SIGINT, "a foreground command"),
+    (signal.SIGINT, "a background job (SIGINT ignored)"),
+    (signal.SIGTERM, "a foreground command"),
+])
+def test_the_lab_command_runs_the_lab_until_interrupted(tmp_path, stop_with, started_as):
     sip, msrp, ws = free_ports(3)
     runtime = tmp_path / "lab"
     command = [sys.executable, "-c", MAIN, "lab", "--runtime-dir", str(runtime),
                "--sip-port", str(sip), "--msrp-port", str(msrp), "--websocket-port", str(ws)]
-    lab = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    banner = []
-    while not banner or not banner[-1].startswith("Ctrl-C"):
-        banner.append(lab.stdout.readline().strip())
-        assert banner[-1] or lab.poll() is None, "\n".join(banner)
+    # A shell starts a background job with SIGINT ignored; the default (as set for a foreground command) is
+    # given explicitly, since the test's own process may be such a job.
+    start = _ignore_sigint if "background" in started_as else lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    lab = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, preexec_fn=start)
+    try:
+        banner = []
+        while not banner or not banner[-1].startswith("Ctrl-C"):
+            banner.append(lab.stdout.readline().strip())
+            assert banner[-1] or lab.poll() is None, "\n".join(banner)
 
-    lab.send_signal(signal.SIGINT)
+        lab.send_signal(stop_with)
 
-    assert lab.wait(10) == 0
-    text = "\n".join(banner)
-    assert f"sip:127.0.0.1:{sip}" in text and f"ws://127.0.0.1:{ws}" in text
-    assert "mary.phone / mary-phone-secret: sip:mary@ims.test, tel:+15550100, sip:mary.work@ims.test" in text
-    assert processes_using(runtime) == []
+        assert lab.wait(10) == 0
+        text = "\n".join(banner)
+        assert f"sip:127.0.0.1:{sip}" in text and f"ws://127.0.0.1:{ws}" in text
+        assert "mary.phone / mary-phone-secret: sip:mary@ims.test, tel:+15550100, sip:mary.work@ims.test" in text
+        assert processes_using(runtime) == []
+    finally:  # a failed test must not leave the lab (or its Kamailio, in a session of its own) running
+        for pid in processes_using(runtime) + ([lab.pid] if lab.poll() is None else []):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        lab.wait()
 
 
 def test_admin_lists_and_deregisters_a_subscribers_contacts(lab_core, raw_ua, capsys):
