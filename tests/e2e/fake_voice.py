@@ -16,7 +16,8 @@ anything else        rings for ``answer_after`` seconds, then answers and plays 
 ===================  ==============================================================================
 
 Test hooks (trio, in the gateway's thread; ``FakeGateway`` in ``harness.py`` wraps them for sync tests):
-``ring(...)`` makes a call come in, ``reattach_error`` makes every ``call.reattach`` fail,
+``ring(...)`` makes a call come in, ``reattach_error`` makes every ``call.reattach`` fail (``caller_id_error``
+every ``caller_id.set``),
 ``remote_hangup``, ``remote_hold``, ``remote_dtmf``, ``heard(call)``
 (the tone the far end hears from the page), ``summary(call)``, and the records ``calls``, ``requests``.
 
@@ -94,10 +95,11 @@ class FakeVoicePlugin:
         self.outgoing_tone_hz = outgoing_tone_hz
         self.domain = domain
         self.calls: dict[str, FakeCall] = {}
-        self.reattach_error: tuple[str, str] | None = None
+        self.reattach_error: tuple[str, str] | None = None  # (code, message) every call.reattach fails with
+        self.caller_id_error: tuple[str, str] | None = None  # the same for caller_id.set
         self.forwarding = dict(NO_FORWARDING)
         self.barring = {"anonymous": False, "numbers": []}
-        self.caller_id = {"withhold": False}  # (code, message) every call.reattach fails with
+        self.caller_id = {"withhold": False}
         self.requests: list[tuple[str, dict]] = []  # (type, body) of every browser request, in order
         self.gateway = None
         self.media = FakeMedia()
@@ -151,6 +153,8 @@ class FakeVoicePlugin:
             return {"barring": self.barring}
         if request.type == "caller_id.get":
             return {"caller_id": self.caller_id}
+        if request.type == "caller_id.set" and self.caller_id_error is not None:
+            raise ServiceError(*self.caller_id_error)
         if request.type == "caller_id.set":
             self.caller_id = {"withhold": body["caller_id"]["withhold"] is True}
             return {"caller_id": self.caller_id}

@@ -249,6 +249,21 @@ def test_withholding_the_number_asks_the_gateway_for_privacy(portal, fake_gatewa
     expect(portal.call_card("bob")).to_contain_text("number withheld")
 
 
+def test_privacy_settings_saved_only_in_part_say_which_part(portal, fake_gateway):
+    portal.login()
+    page = portal.page
+    page.locator(".voice-barring summary").click()
+    page.get_by_label("Block these numbers (one per line)").fill("+15550199")
+    page.get_by_role("checkbox", name="Withhold my number on every call").check()
+    fake_gateway.voice.caller_id_error = ("unavailable", "The settings store cannot be written right now.")
+    page.get_by_role("button", name="Save privacy settings").click()
+    expect(page.locator(".bar-status")).to_have_text(
+        "Blocked calls saved, but \u201cWithhold my number\u201d was not: The settings store cannot be written "
+        "right now.")
+    assert fake_gateway.voice.barring["numbers"] == ["+15550199"]
+    assert fake_gateway.voice.caller_id == {"withhold": False}
+
+
 def test_a_call_back_from_the_history_calls_the_same_address(portal, fake_gateway):
     portal.login()
     call = fake_gateway.incoming_call("sip:carol@ims.test", "Carol", to="sip:mary.work@ims.test")

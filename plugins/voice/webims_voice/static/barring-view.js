@@ -55,15 +55,20 @@ export class BarringView extends EventTarget {
     const numbers = this.numbers.value.split("\n").map((line) => line.trim()).filter(Boolean);
     this.save.disabled = true;
     setText(this.status, "Saving…");
+    let barring = null;  // two requests: the first (the one the gateway may refuse) can succeed alone
     try {
-      const reply = await this.client.request("voice", "barring.set",
-        { barring: { anonymous: this.anonymous.checked, numbers } });
+      ({ barring } = await this.client.request("voice", "barring.set",
+        { barring: { anonymous: this.anonymous.checked, numbers } }));
       const { caller_id: callerId } = await this.client.request("voice", "caller_id.set",
         { caller_id: { withhold: this.withhold.checked } });
-      this.apply(reply.barring, "Saved.");
+      this.apply(barring, "Saved.");
       this.applyCallerId(callerId);
     } catch (error) {
-      setText(this.status, `Not saved: ${error.message}`);
+      if (barring) {
+        this.apply(barring, `Blocked calls saved, but “Withhold my number” was not: ${error.message}`);
+      } else {
+        setText(this.status, `Not saved: ${error.message}`);
+      }
     } finally {
       this.save.disabled = false;
     }
