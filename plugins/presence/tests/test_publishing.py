@@ -80,6 +80,19 @@ async def test_logout_removes_the_publication(gateway, logged_in, ims):
     await removal.reply(200)
 
 
+async def test_a_gateway_shutdown_removes_the_publication_and_ends_the_subscriptions(gateway, logged_in, ims):
+    """The goodbyes go out while the gateway's SIP side still runs (core: Gateway.shutdown)."""
+    await logged_in(gateway)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(gateway.shutdown)
+        removal = await ims.next("PUBLISH")
+        assert removal.request.expires == 0 and removal.request.headers.get("SIP-If-Match") == "e1"
+        await removal.reply(200)
+        unsubscribe = await ims.next("SUBSCRIBE", "presence.winfo")
+        assert unsubscribe.request.expires == 0
+        await unsubscribe.reply(200)
+
+
 async def test_her_next_login_publishes_the_status_she_chose_last(gateway, logged_in, webims_browser, ims):
     tab, _, _ = await logged_in(gateway)
     await tab.request("presence", "status.set", {"activity": "in-a-meeting", "note": "Back at 3"})
