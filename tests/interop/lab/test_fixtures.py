@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
@@ -9,6 +10,7 @@ import textwrap
 import pytest
 
 from webims.testing.peers import LabCore
+from webims.testing.peers.ports import LOOPBACK, free_port
 
 pytestmark = pytest.mark.interop
 
@@ -38,6 +40,19 @@ def test_a_stopped_phone_leaves_no_process(baresip_factory):
     phone.stop()
 
     assert not alive(phone.pid)
+
+
+def test_a_phone_whose_control_port_was_taken_starts_again_on_another(baresip_factory, monkeypatch):
+    """ports.py: a free port can be taken before the peer binds it. Connecting anyway would reach the taker."""
+    from webims.testing.peers import baresip
+
+    taken = socket.create_server((LOOPBACK, 0))
+    ports = iter([taken.getsockname()[1]])
+    monkeypatch.setattr(baresip, "free_port", lambda: next(ports, None) or free_port())
+    with taken:
+        phone = baresip_factory("carol")
+    assert phone.is_registered()
+    assert next(ports, None) is None  # the taken port was tried first
 
 
 def test_a_finished_sipp_leaves_no_process(sipp):

@@ -46,6 +46,7 @@ MODULES = ("stdio.so", "g711.so", "aufile.so", "aubridge.so", "sndfile.so")
 VIDEO_MODULES = {"VP8": ("fakevideo.so", "snapshot.so", "vp8.so"),
                  "H264": ("fakevideo.so", "snapshot.so", "avcodec.so")}
 APP_MODULES = ("account.so", "contact.so", "menu.so", "ctrl_tcp.so")
+CONTROL_PORT_ATTEMPTS = 3
 PRESENCE_MODULE = "presence.so"
 # How long a presence publication of a phone lasts (baresip refreshes at 90 %).
 PUBLISH_INTERVAL = 600
@@ -113,26 +114,47 @@ class BaresipPhone:
         config_dir = config_dir.resolve()  # baresip runs in it and is also told its path: keep them one
         config_dir.mkdir(parents=True, exist_ok=True)
         recordings_dir = _short_dir(config_dir / "rec")
-        ctrl_port = free_port()
         tone = write_sine_wav(config_dir / "tone.wav", tone_hz, tone_seconds)
-        (config_dir / "config").write_text(_config(ctrl_port, tone, recordings_dir, presence, video))
         (config_dir / "accounts").write_text(_account_line(account, lab, auto_answer, presence, video))
         watched = ";presence=p2p" if presence else ""
         (config_dir / "contacts").write_text("".join(f"<{uri}>{watched}\n" for uri in contacts))
-        # stdin stays an open pipe until stop(): the stdio UI busy-loops on a closed one.
-        with (config_dir / "baresip.log").open("wb") as log:
-            process = subprocess.Popen(
-                [binary, "-f", str(config_dir)], cwd=config_dir, stdin=subprocess.PIPE, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        phone = cls(account, config_dir, recordings_dir, process, _Control.unconnected())
-        try:
-            phone.control = _Control.connect(ctrl_port, process, timeout)
-            phone.wait_registered(timeout)
-        except BaseException:
-            phone.stop()
-            raise
-        return phone
+        for attempt in range(CONTROL_PORT_ATTEMPTS):
+            # The free port may be taken before baresip binds it (ports.py); then it starts without its control
+            # port, and connecting would reach whoever took it. Its log says so: start again on another.
+            ctrl_port = free_port()
+            (config_dir / "config").write_text(_config(ctrl_port, tone, recordings_dir, presence, video))
+            # stdin stays an open pipe until stop(): the stdio UI busy-loops on a closed one.
+            with (config_dir / "baresip.log").open("wb") as log:
+                process = subprocess.Popen(
+                    [binary, "-f", str(config_dir)], cwd=config_dir, stdin=subprocess.PIPE, stdout=log,
+                    stderr=subprocess.STDOUT, start_new_session=True,
+                )
+            phone = cls(account, config_dir, recordings_dir, process, _Control.unconnected())
+            try:
+                if not phone._wait_ready(timeout):
+                    phone.stop()
+                    continue
+                phone.control = _Control.connect(ctrl_port, process, timeout)
+                phone.wait_registered(timeout)
+            except BaseException:
+                phone.stop()
+                raise
+            return phone
+        raise BaresipError(f"baresip could not listen on a control port in {CONTROL_PORT_ATTEMPTS} attempts\n"
+                           f"{phone.log_tail()}")
+
+    def _wait_ready(self, timeout: float) -> bool:
+        """Wait for baresip's "ready" line: True with its control port listening, False if that port was taken."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log_file.read_text(errors="replace")
+            if "ctrl_tcp: failed to listen" in text:
+                return False
+            if "baresip is ready." in text:
+                return True
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise BaresipError(f"baresip did not start within {timeout} s\n{self.log_tail()}")
+            time.sleep(0.02)
 
     @property
     def pid(self) -> int:
