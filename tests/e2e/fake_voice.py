@@ -46,7 +46,8 @@ from .fake_media import FakeMedia, FakePeer
 VOICE_STATIC = Path(__file__).resolve().parents[2] / "plugins" / "voice" / "webims_voice" / "static"
 MESSAGES = {"call.start", "call.candidate", "call.accept", "call.reject", "call.hangup", "call.hold",
             "call.dtmf", "call.transfer", "call.list", "call.reattach", "call.quality", "forwarding.get",
-            "forwarding.set", "barring.get", "barring.set", "caller_id.get", "caller_id.set"}
+            "forwarding.set", "barring.get", "barring.set", "caller_id.get", "caller_id.set",
+            "ice.servers"}
 NO_FORWARDING = {"always": None, "busy": None, "no_answer": None, "unreachable": None, "no_answer_seconds": 20}
 DIGITS = re.compile(r"^[0-9*#A-D]{1,32}$")
 LIVE = ("calling", "ringing", "early", "incoming", "active")
@@ -149,6 +150,8 @@ class FakeVoicePlugin:
                               if c.context is session.context and c.state in LIVE]}
         if request.type == "forwarding.get":  # kept, not carried out: the real service's tests do that
             return {"forwarding": self.forwarding}
+        if request.type == "ice.servers":
+            return {"ice_servers": [], "transport_policy": "all"}  # the page reaches the fake's media directly
         if request.type == "barring.get":
             return {"barring": self.barring}
         if request.type == "caller_id.get":

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from webims.testing.gateway import start_gateway
+from webims.testing.peers.coturn import TurnServer
 from webims.testing.peers.tones import dominant_frequency
 
 from .conftest import MICROPHONE_HZ
@@ -31,9 +32,8 @@ RECORD_STATE_TEXTS = """() => {
 }"""
 
 
-@pytest.fixture
-def real_gateway(trio_thread, lab_core, tmp_path):
-    voice = {**SETTINGS["voice"], "call_settings_path": str(tmp_path / "call-settings.sqlite")}
+def start_real_gateway(trio_thread, lab_core, tmp_path, **voice_settings):
+    voice = {**SETTINGS["voice"], "call_settings_path": str(tmp_path / "call-settings.sqlite"), **voice_settings}
     settings = {**SETTINGS, "voice": voice}
     return trio_thread.start(functools.partial(
         start_gateway, services={"auth": True, "voice": True}, settings=settings,
@@ -41,10 +41,12 @@ def real_gateway(trio_thread, lab_core, tmp_path):
 
 
 @pytest.fixture
-def mary(real_gateway, page, lab_core):
-    # Earlier tests' gateways may leave contacts of hers in the lab; a call to her forks to all of them, and a
-    # forwarded call (302) waits for every branch.
-    lab_core.admin.deregister("sip:mary@ims.test")
+def real_gateway(trio_thread, lab_core, tmp_path):
+    return start_real_gateway(trio_thread, lab_core, tmp_path)
+
+
+@pytest.fixture
+def mary(real_gateway, page):
     return PortalPage(page, real_gateway.url).login("mary", "mary-secret")
 
 
@@ -67,6 +69,28 @@ def test_mary_calls_a_native_phone_from_the_page_and_both_hear_each_other(mary, 
     mary.page.wait_for_timeout(1500)
     card.get_by_role("button", name="Hang up").click()
     expect(mary.page.locator(".voice-last")).to_have_text("Call with sip:bob@ims.test ended: You hung up.")
+    bob.wait_event("CALL_CLOSED", 5)
+    assert abs(dominant_frequency(bob.received_audio()) - MICROPHONE_HZ) < 20
+
+
+@pytest.fixture
+def turn_server(tmp_path):
+    server = TurnServer(tmp_path / "turn", secret="lab-turn-secret")
+    yield server
+    server.stop()
+
+
+def test_with_turn_only_her_audio_is_relayed_by_the_operators_turn_server_and_both_hear(
+        trio_thread, lab_core, tmp_path, page, turn_server, baresip_factory):
+    gateway = start_real_gateway(trio_thread, lab_core, tmp_path, page_ice_servers=[turn_server.url],
+                                 turn_secret=turn_server.secret, ice_transport_policy="relay")
+    mary = PortalPage(page, gateway.url).login("mary", "mary-secret")
+    bob, card, call = mary_calls_bob(mary, baresip_factory)
+    assert page.evaluate("(id) => window.webimsVoice.audioPath(id)", call)["via"] == "relay"
+    users = turn_server.allocations()
+    assert users and all(user.endswith(":mary") for user in users), turn_server.log()[-2000:]
+    mary.page.wait_for_timeout(1500)
+    card.get_by_role("button", name="Hang up").click()
     bob.wait_event("CALL_CLOSED", 5)
     assert abs(dominant_frequency(bob.received_audio()) - MICROPHONE_HZ) < 20
 

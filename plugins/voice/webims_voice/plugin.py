@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+import time
 from pathlib import Path
 
 import trio
@@ -20,7 +21,7 @@ from webims.service import Capabilities, FeatureTag, PortalAssets, Service, SipR
 from webims.sip.feature_tags import MMTEL
 from webims.sip import NameAddr, RemoteProtocolError
 from webims.sip.session_timer import SessionTimerPolicy
-from webims_voice import barring, caller_id, forwarding, in_dialog
+from webims_voice import barring, caller_id, forwarding, ice_servers, in_dialog
 from webims_voice.call import Call
 from webims_voice.incoming import IncomingCall, deflect
 from webims_voice.outgoing import OutgoingCall, build_invite
@@ -30,7 +31,7 @@ from webims.addressing import peer_key, target_uri
 STATIC = Path(__file__).parent / "static"
 MESSAGES = {"call.start", "call.candidate", "call.accept", "call.reject", "call.hangup", "call.hold", "call.dtmf",
             "call.transfer", "call.list", "call.reattach", "call.quality", "forwarding.get", "forwarding.set",
-            "barring.get", "barring.set", "caller_id.get", "caller_id.set"}
+            "barring.get", "barring.set", "caller_id.get", "caller_id.set", "ice.servers"}
 DTMF_DIGITS = set("0123456789*#ABCD")
 _CALL_SETTINGS = {"forwarding": forwarding.Forwarding, "barring": barring.Barring, "caller_id": caller_id.CallerId}
 _log = log.get("voice")
@@ -64,6 +65,8 @@ class VoicePlugin:
         self.nursery: trio.Nursery | None = None
         self.calls: dict[str, Call] = {}
         self.call_media = ()  # media kinds other plugins add to calls (webims_call_media): video
+        self.ice = ice_servers.IcePolicy()  # STUN/TURN for pages: none until the settings say
+        self.call_settings: CallSettingsStore | None = None
         self.outgoing: dict[str, OutgoingCall] = {}
         self.incoming: dict[str, IncomingCall] = {}
         self._ids = itertools.count(1)
@@ -95,6 +98,13 @@ class VoicePlugin:
                                         one_of("uvloop", "asyncio")),
             "call_settings_path": Setting(str, "run/voice/call-settings.sqlite",
                                           "the SQLite file keeping each subscriber's call forwarding and barring"),
+            "page_ice_servers": Setting(list, [], "STUN/TURN URLs the page may use to reach the gateway's media",
+                                        ice_servers.check_urls),
+            "turn_secret": Setting(str, "", "the TURN server's static-auth-secret: pages get credentials made with it"),
+            "turn_credential_seconds": Setting(int, 86400, "how long a page's TURN credentials last (cover the "
+                                                           "longest call), s", in_range(60, 7 * 86400)),
+            "ice_transport_policy": Setting(str, "all", "all, or relay: pages send media through TURN only",
+                                            one_of(*ice_servers.TRANSPORT_POLICIES)),
         }
 
     @hookimpl
@@ -124,6 +134,11 @@ class VoicePlugin:
                              ice_gathering_timeout=float(settings["ice_gathering_timeout"]),
                              media_timeout=float(settings["media_timeout"]), workers=settings["workers"],
                              event_loop=settings["media_event_loop"])
+        self.ice = ice_servers.IcePolicy(tuple(settings["page_ice_servers"]), settings["turn_secret"],
+                                         settings["turn_credential_seconds"], settings["ice_transport_policy"])
+        problem = ice_servers.missing_secret(self.ice)
+        if problem is not None:
+            raise RuntimeError(f"[settings.voice] {problem}.")
         self.engine = await gateway.nursery.start(self._run_engine, config)
         try:
             self.call_settings = CallSettingsStore(settings["call_settings_path"])
@@ -141,7 +156,8 @@ class VoicePlugin:
         with trio.move_on_after(2):
             for call in list(self.calls.values()):
                 await self._hang_up(call, "The gateway is shutting down.")
-        self.call_settings.close()
+        if self.call_settings is not None:  # (None: the gateway failed to start)
+            self.call_settings.close()
 
     @hookimpl
     async def webims_context_changed(self, context, change):
@@ -166,6 +182,8 @@ class VoicePlugin:
         body = request.body
         if request.type == "call.start":
             return await self._start(session, body)
+        if request.type == "ice.servers":
+            return ice_servers.for_browser(self.ice, session.context.private_identity, time.time())
         if request.type == "call.list":
             return {"calls": [call.summary() for call in self.calls.values() if call.context is session.context]}
         kind, _, action = request.type.partition(".")

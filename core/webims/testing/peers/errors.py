@@ -11,6 +11,7 @@ INSTALL_COMMANDS = {
     "baresip": "apt-get install baresip-core",
     "sipp": "apt-get install sip-tester",
     "nft": "apt-get install nftables",
+    "turnserver": "apt-get install coturn",
 }
 
 

@@ -111,10 +111,11 @@ export class Call extends EventTarget {
 
   async _newPeerConnection(role, remoteOffer = null) {
     const track = await this.service.devices.microphoneTrack();  // fails with a readable reason, before any signalling
+    const configuration = await this.service.rtcConfiguration();
     this._closePeer();
     this.micTrack = track;
     track.enabled = !this.muted;
-    const pc = new RTCPeerConnection({ iceServers: this.service.iceServers() });
+    const pc = new RTCPeerConnection(configuration);
     this.pc = pc;
     this._trickle = [];
     this._candidateSends = [];

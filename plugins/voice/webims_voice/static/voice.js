@@ -71,11 +71,17 @@ class VoiceService extends EventTarget {
     }
   }
 
-  // The gateway may announce STUN/TURN servers for the voice service in its welcome; without any, none are used
-  // (the browser reaches the gateway's media directly, and no public STUN server is asked).
-  iceServers() {
-    const servers = this.client.welcome?.services?.voice?.ice_servers;
-    return Array.isArray(servers) ? servers : [];
+  // The STUN/TURN servers the operator gives pages (docs/voice.md "STUN and TURN"), asked for each new peer
+  // connection: TURN credentials are short-lived. Without any, none are used (the browser reaches the gateway's
+  // media directly, and no public STUN server is asked); a gateway that cannot say leaves it at that.
+  async rtcConfiguration() {
+    try {
+      const { ice_servers: iceServers, transport_policy: policy } = await this.client.request("voice", "ice.servers");
+      return { iceServers, iceTransportPolicy: policy === "relay" ? "relay" : "all" };
+    } catch (error) {
+      console.info("webims: no STUN/TURN servers:", error.message);
+      return { iceServers: [] };
+    }
   }
 
   // --- calls -----------------------------------------------------------------------------------------------
@@ -280,14 +286,15 @@ function exposeTestHooks(voice) {
     history: () => voice.history.entries(),
     ringtone: () => voice.ringer.kind,  // null, "ring", or "waiting" (a call comes in during another)
     microphoneOpen: () => voice.devices.open,
-    audioPath: async (id) => {  // the gateway's end of the call's selected ICE pair, or null
+    audioPath: async (id) => {  // the gateway's end of the call's selected ICE pair (and our end's type), or null
       const pc = voice.get(id)?.pc;
       if (!pc) return null;
       const stats = await pc.getStats();
       for (const report of stats.values()) {
         const pair = report.type === "transport" && stats.get(report.selectedCandidatePairId);
         const remote = pair && stats.get(pair.remoteCandidateId);
-        if (remote) return { address: remote.address, port: remote.port };
+        const via = pair && stats.get(pair.localCandidateId)?.candidateType;  // "relay": through TURN
+        if (remote) return { address: remote.address, port: remote.port, via };
       }
       return null;
     },
