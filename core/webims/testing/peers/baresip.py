@@ -28,7 +28,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import signal
 import socket
 import subprocess
 import tempfile
@@ -40,6 +39,7 @@ import attrs
 from webims.testing.peers.errors import require_binary
 from webims.testing.peers.kamailio import LabCore
 from webims.testing.peers.ports import LOOPBACK, free_port
+from webims.testing.peers.processes import terminate
 from webims.testing.peers.tones import write_sine_wav
 
 MODULES = ("stdio.so", "g711.so", "aufile.so", "aubridge.so", "sndfile.so")
@@ -243,13 +243,7 @@ class BaresipPhone:
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM (baresip de-registers, then exits); kill what is left after `timeout`."""
         self.control.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, timeout)
         # Closed only now: a live baresip busy-loops on a closed stdin (NOTES).
         self.process.stdin.close()
 

@@ -9,13 +9,13 @@ own directory; `stop` ends it by PID.
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 from webims.testing.peers.errors import require_binary
 from webims.testing.peers.ports import LOOPBACK, free_port, free_port_block
+from webims.testing.peers.processes import terminate
 
 RELAY_PORTS = 20
 
@@ -49,13 +49,7 @@ class TurnServer:
         return re.findall(r"user <([^>]*)>: incoming packet ALLOCATE processed, success", self.log())
 
     def stop(self, timeout: float = 5.0) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, timeout)
 
     def _wait_listening(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
