@@ -95,6 +95,21 @@ def test_with_turn_only_her_audio_is_relayed_by_the_operators_turn_server_and_bo
     assert abs(dominant_frequency(bob.received_audio()) - MICROPHONE_HZ) < 20
 
 
+def test_a_turn_server_that_refuses_her_credentials_is_named_as_the_reason_for_no_audio(
+        trio_thread, lab_core, tmp_path, page, turn_server, baresip_factory, screenshot):
+    gateway = start_real_gateway(trio_thread, lab_core, tmp_path, page_ice_servers=[turn_server.url],
+                                 turn_secret="not-the-servers-secret", ice_transport_policy="relay")
+    mary = PortalPage(page, gateway.url).login("mary", "mary-secret")
+    bob = baresip_factory("bob", tone_hz=PHONE_HZ)
+    mary.dial("sip:bob@ims.test")
+    card = mary.call_card("sip:bob@ims.test")
+    expect(card).to_contain_text("No audio connection: the media relay (TURN server) refused this window's "
+                                 "credentials. Tell your operator.", timeout=40_000)
+    screenshot(page, "turn-refused")
+    card.get_by_role("button", name="Hang up").click()
+    bob.wait_event("CALL_CLOSED", 5)
+
+
 def test_a_native_phone_calls_marys_tel_identity_and_she_answers_in_the_page(mary, baresip_factory):
     carol = baresip_factory("carol", tone_hz=PHONE_HZ, auto_answer=False)
     carol.dial("sip:+15550100@ims.test;user=phone")

@@ -25,6 +25,17 @@ export const RECOVER_AFTER_MS = 4000;
 const RECOVERY_ATTEMPTS = 3;
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
+// Why the operator's TURN server gave this window no relay (an icecandidateerror), in words; null for errors of
+// STUN-only servers, which cost nothing but a candidate.
+export function turnFailure(event) {
+  if (!/^turns?:/.test(event.url || "")) return null;
+  if ([401, 403, 431, 437, 441].includes(event.errorCode)) {
+    return "the media relay (TURN server) refused this window's credentials. Tell your operator.";
+  }
+  if (event.errorCode === 701) return "the media relay (TURN server) could not be reached from this network.";
+  return `the media relay (TURN server) answered ${event.errorCode} ${event.errorText || ""}`.trim() + ".";
+}
+
 export class Call extends EventTarget {
   constructor(service, { id = null, direction, peer = {}, identity = "", calledIdentity = null, privacy = false,
     offer = null, state = null }) {
@@ -123,6 +134,7 @@ export class Call extends EventTarget {
     pc.addEventListener("icecandidate", (event) => this._onCandidate(pc, event.candidate));
     pc.addEventListener("track", (event) => this._onTrack(pc, event));
     pc.addEventListener("connectionstatechange", () => this._onConnectionState(pc));
+    pc.addEventListener("icecandidateerror", (event) => { pc.turnFailure ??= turnFailure(event); });
     if (this.media.state !== "reconnecting") this._setMedia("connecting");
     if (remoteOffer) await pc.setRemoteDescription({ type: "offer", sdp: remoteOffer });
     pc.addTrack(track, new MediaStream([track]));  // answering: takes over the transceiver the offer made
@@ -178,8 +190,13 @@ export class Call extends EventTarget {
       if (pc.wasConnected) this._recoverLater(pc, RECOVER_AFTER_MS);
     } else if (state === "failed") {
       if (pc.wasConnected || this._recoveries > 0) this._recoverLater(pc, 0);
-      else this._setMedia("failed", "No audio connection: this browser could not reach the gateway's media relay.");
+      else this._setMedia("failed", this._noPath("this browser could not reach the gateway's media relay."));
     }
+  }
+
+  // Why there is no audio path: the TURN server's refusal when there was one, else `why`.
+  _noPath(why = "") {
+    return `No audio connection: ${this.pc?.turnFailure || why}`;
   }
 
   // The audio path of a call that had sound stopped: the SIP call goes on at the gateway, so a new peer
@@ -257,7 +274,8 @@ export class Call extends EventTarget {
       case "call.media":  // the gateway's view of the browser leg: ICE state, codec (and other services' media)
         this.codec = body.codec || this.codec;
         if (body.state === "failed") {
-          this._setMedia("failed", body.reason || "No audio connection: the gateway could not reach this browser's audio.");
+          this._setMedia("failed", this.pc?.turnFailure ? this._noPath()
+            : body.reason || this._noPath("the gateway could not reach this browser's audio."));
         } else if (body.state === "completed" || body.state === "connected") {
           if (this.media.state !== "failed" || this.pc?.connectionState === "connected") this._setMedia("connected");
         } else if (body.state === "checking") {
