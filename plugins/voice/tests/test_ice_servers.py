@@ -11,7 +11,7 @@ import pytest
 from webims.errors import ConfigError
 from webims.testing import BrowserError
 from webims.testing.fake_ims import FakeAccount
-from webims_voice.ice_servers import IcePolicy, check_urls, for_browser, missing_secret, turn_credential
+from webims_voice.ice_servers import IcePolicy, check_urls, for_browser, policy_problem, turn_credential
 
 from .conftest import SETTINGS, logged_in
 
@@ -40,8 +40,10 @@ def test_urls_and_the_secret_are_checked():
     assert check_urls(["stun:a.example", TURN, "turns:b.example:443?transport=tcp"]) is None
     assert check_urls(["http://a.example"]) == "'http://a.example' is not a stun:, turn: or turns: URL"
     assert check_urls(["turn:"]) is not None
-    assert "turn_secret" in missing_secret(IcePolicy((TURN,)))
-    assert missing_secret(IcePolicy(("stun:a.example",))) is None
+    assert "turn_secret" in policy_problem(IcePolicy((TURN,)))
+    assert "no TURN URL" in policy_problem(IcePolicy(("stun:a.example",), transport_policy="relay"))
+    assert policy_problem(IcePolicy(("stun:a.example",))) is None
+    assert policy_problem(IcePolicy((TURN,), "s3cret", transport_policy="relay")) is None
 
 
 async def test_a_logged_in_page_gets_its_servers_and_a_page_that_is_not_gets_nothing(

@@ -15,7 +15,7 @@ import hmac
 
 import attrs
 
-__all__ = ["IcePolicy", "check_urls", "missing_secret", "turn_credential", "for_browser"]
+__all__ = ["IcePolicy", "check_urls", "policy_problem", "turn_credential", "for_browser"]
 
 TRANSPORT_POLICIES = ("all", "relay")
 
@@ -37,10 +37,13 @@ def check_urls(urls: list) -> str | None:
     return None
 
 
-def missing_secret(policy: IcePolicy) -> str | None:
-    """TURN URLs without the secret to make credentials with: what to set, or None."""
-    if any(url.startswith("turn") for url in policy.urls) and not policy.turn_secret:
+def policy_problem(policy: IcePolicy) -> str | None:
+    """What the settings miss together (each alone is checked by the schema), or None."""
+    has_turn = any(url.startswith("turn") for url in policy.urls)
+    if has_turn and not policy.turn_secret:
         return "page_ice_servers has TURN URLs but turn_secret (the TURN server's static-auth-secret) is not set"
+    if policy.transport_policy == "relay" and not has_turn:
+        return "ice_transport_policy is relay but page_ice_servers has no TURN URL: pages could send no media"
     return None
 
 

@@ -136,7 +136,7 @@ class VoicePlugin:
                              event_loop=settings["media_event_loop"])
         self.ice = ice_servers.IcePolicy(tuple(settings["page_ice_servers"]), settings["turn_secret"],
                                          settings["turn_credential_seconds"], settings["ice_transport_policy"])
-        problem = ice_servers.missing_secret(self.ice)
+        problem = ice_servers.policy_problem(self.ice)
         if problem is not None:
             raise RuntimeError(f"[settings.voice] {problem}.")
         self.engine = await gateway.nursery.start(self._run_engine, config)
