@@ -1,5 +1,7 @@
 """Sans-IO presence documents: PIDF/RPID, partial PIDF, watcherinfo, pres-rules, resource-lists, RLMI."""
 
+from datetime import datetime, timezone
+
 import pytest
 
 from webims_presence import pidf, pres_rules, resource_lists, rlmi, winfo
@@ -45,6 +47,29 @@ def test_other_rpid_activities_pass_through_by_name():
     assert pidf.parse_pidf(body).status().activity == "vacation"
     body = RPID_PIDF.replace(b"<rpid:meeting/>", b"<rpid:other>lunch</rpid:other>")
     assert pidf.parse_pidf(body).status().activity == "lunch"
+
+
+def merged(*bodies: bytes) -> bytes:
+    """What a presence server NOTIFYs for several publications of one presentity: their elements in one document."""
+    inner = b"".join(body.split(b">", 2)[2].rsplit(b"</presence>", 1)[0] for body in bodies)
+    return bodies[0].split(b">", 2)[0] + b">" + bodies[0].split(b">", 2)[1] + b">" + inner + b"</presence>"
+
+
+def test_of_merged_publications_the_newest_speaks_and_unstamped_ones_still_count():
+    old = pidf.build_pidf("sip:mary@ims.test", PresenceStatus("open", "busy", "old"), tuple_id="a", person_id="pa",
+                          timestamp=datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc))
+    new = pidf.build_pidf("sip:mary@ims.test", PresenceStatus("open", "available", ""), tuple_id="b",
+                          person_id="pb", timestamp=datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc))
+    assert b"<timestamp>2026-11-27T10:00:00.000000+00:00</timestamp>" in new
+    for order in ((old, new), (new, old)):
+        assert pidf.parse_pidf(merged(*order)).status() == PresenceStatus("open", "available", "")
+    closed = new.replace(b"<basic>open</basic>", b"<basic>closed</basic>")
+    assert pidf.parse_pidf(merged(old, closed)).status().basic == "closed"  # the old open tuple no longer counts
+    phone = pidf.build_pidf("sip:mary@ims.test", PresenceStatus("open", "on-the-phone", ""), tuple_id="c",
+                            person_id="pc")  # another source, without timestamps (a native phone)
+    assert pidf.parse_pidf(merged(old, new, phone)).status().activity == "on-the-phone"
+    unreadable = old.replace(b"2026-11-27T09:00:00.000000+00:00", b"yesterday")
+    assert pidf.parse_pidf(unreadable).status() == PresenceStatus("open", "busy", "old")
 
 
 def test_a_document_without_tuples_is_closed():

@@ -8,6 +8,7 @@ PIDF requires (the entity, a tuple's id and status, a basic value of open or clo
 
 from __future__ import annotations
 
+from datetime import datetime
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape, quoteattr
 
@@ -32,6 +33,7 @@ class PresenceTuple:
     id: str
     basic: str | None
     note: str = ""
+    timestamp: datetime | None = None  # RFC 3863 §4.1.7
 
 
 @attrs.frozen
@@ -41,6 +43,7 @@ class Person:
     id: str
     activities: tuple[str, ...] = ()
     note: str = ""
+    timestamp: datetime | None = None  # RFC 4479 §5.3
 
 
 @attrs.frozen
@@ -52,21 +55,34 @@ class PresenceDocument:
 
     def status(self) -> PresenceStatus:
         """One status for the page: open if any tuple is open; the first activity a person states ("available"
-        when open without one); the first note of a person, else of an open tuple, else of the document."""
-        is_open = any(t.basic == "open" for t in self.tuples)
-        activities = [activity for person in self.persons for activity in person.activities]
+        when open without one); the first note of a person, else of an open tuple, else of the document.
+
+        A presence server merges every publication it holds for her into one document, also that of a gateway
+        that stopped without removing its own: it stays until it expires. So tuples and persons stamped older
+        than the newest stamped tuple are left out; what carries no timestamp is kept."""
+        tuples, persons = self.tuples, self.persons
+        stamps = [t.timestamp for t in tuples if t.timestamp is not None]
+        if stamps:
+            newest = max(stamps)
+            tuples = tuple(t for t in tuples if t.timestamp is None or t.timestamp >= newest)
+            persons = tuple(p for p in persons if p.timestamp is None or p.timestamp >= newest)
+        is_open = any(t.basic == "open" for t in tuples)
+        activities = [activity for person in persons for activity in person.activities]
         activity = activities[0] if activities else ("available" if is_open else None)
-        candidates = [p.note for p in self.persons] + [t.note for t in self.tuples if t.basic == "open"]
-        candidates += [t.note for t in self.tuples] + list(self.notes)
+        candidates = [p.note for p in persons] + [t.note for t in tuples if t.basic == "open"]
+        candidates += [t.note for t in tuples] + list(self.notes)
         note = next((n for n in candidates if n), "")
         return PresenceStatus("open" if is_open else "closed", activity, note)
 
 
 # --- building ---------------------------------------------------------------------------------------------------
 
-def build_pidf(entity: str, status: PresenceStatus, *, tuple_id: str, person_id: str) -> bytes:
+def build_pidf(entity: str, status: PresenceStatus, *, tuple_id: str, person_id: str,
+               timestamp: datetime | None = None) -> bytes:
     """The PIDF she publishes. The prefixes are fixed (``dm``, ``rpid``): some watchers (baresip) look for
-    ``<rpid:busy/>`` as text rather than parse the namespaces."""
+    ``<rpid:busy/>`` as text rather than parse the namespaces. ``timestamp`` (aware) lets watchers tell this
+    publication from older ones merged beside it (:meth:`PresenceDocument.status`)."""
+    stamp = timestamp.isoformat(timespec="microseconds") if timestamp is not None else None
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              f'<presence xmlns="{NS_PIDF}" xmlns:dm="{NS_DM}" xmlns:rpid="{NS_RPID}" entity={quoteattr(entity)}>',
              f"  <tuple id={quoteattr(tuple_id)}>",
@@ -74,11 +90,14 @@ def build_pidf(entity: str, status: PresenceStatus, *, tuple_id: str, person_id:
              f"    <contact>{escape(entity)}</contact>"]
     if status.note:
         lines.append(f"    <note>{escape(status.note)}</note>")
+    if stamp:
+        lines.append(f"    <timestamp>{stamp}</timestamp>")
     lines.append("  </tuple>")
     rpid = _PAGE_TO_RPID.get(status.activity, status.activity)
     if rpid not in (None, "available"):
+        person_stamp = f"<dm:timestamp>{stamp}</dm:timestamp>" if stamp else ""
         lines.append(f"  <dm:person id={quoteattr(person_id)}>"
-                     f"<rpid:activities><rpid:{rpid}/></rpid:activities></dm:person>")
+                     f"<rpid:activities><rpid:{rpid}/></rpid:activities>{person_stamp}</dm:person>")
     lines.append("</presence>")
     return ("\n".join(lines) + "\n").encode()
 
@@ -111,7 +130,8 @@ def _tuple(element: Element) -> PresenceTuple:
     value = text_of(basic).lower() if basic is not None else None
     if value not in (None, "open", "closed"):
         raise DocumentError(f"<basic> must be open or closed, not {value!r}")
-    return PresenceTuple(tuple_id, value, text_of(element.find(qname(NS_PIDF, "note"))))
+    return PresenceTuple(tuple_id, value, text_of(element.find(qname(NS_PIDF, "note"))),
+                         _timestamp(element.find(qname(NS_PIDF, "timestamp"))))
 
 
 def _person(element: Element) -> Person:
@@ -119,7 +139,18 @@ def _person(element: Element) -> Person:
     for container in element.findall(qname(NS_RPID, "activities")):
         activities += [name for name in map(_activity_name, container) if name is not None]
     note = text_of(element.find(qname(NS_DM, "note")))
-    return Person(element.get("id", ""), tuple(activities), note)
+    return Person(element.get("id", ""), tuple(activities), note, _timestamp(element.find(qname(NS_DM, "timestamp"))))
+
+
+def _timestamp(element: Element | None) -> datetime | None:
+    """An RFC 3339 time with its offset; None when absent or unreadable (it only orders publications)."""
+    if element is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text_of(element))
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
 
 
 def _activity_name(element: Element) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import attrs
@@ -188,7 +189,8 @@ class PresenceUser:
     async def _publish(self) -> None:
         for identity, (publisher, _) in self.publishers.items():
             shown, _ = shown_status(self.chosen[identity], on_the_phone=self.on_the_phone, away=self.away)
-            publisher.publish(build_pidf(identity, shown, tuple_id=self._tuple_id, person_id=f"p{self._tuple_id}"))
+            publisher.publish(build_pidf(identity, shown, tuple_id=self._tuple_id, person_id=f"p{self._tuple_id}",
+                                         timestamp=datetime.now(timezone.utc)))
         await self._status_changed()
 
     async def _publish_problem(self, problem: str) -> None:
