@@ -22,6 +22,12 @@ MAX_NUMBERS = 100
 class Barring:
     anonymous: bool = False
     numbers: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    # The numbers as peer_key compares them, made once: refusal() runs for every call that comes in.
+    _keys: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+
+    @_keys.default
+    def _compare_keys(self) -> frozenset[str]:
+        return frozenset(peer_key(number) for number in self.numbers)
 
     def to_json(self) -> dict:
         return {"anonymous": self.anonymous, "numbers": list(self.numbers)}
@@ -34,8 +40,7 @@ class Barring:
         """``(status, why)`` when a call from ``caller`` (None: withheld) is refused, else None."""
         if caller is None:
             return (433, "the caller withheld their number") if self.anonymous else None
-        key = peer_key(caller)
-        if any(peer_key(number) == key for number in self.numbers):
+        if peer_key(caller) in self._keys:
             return 603, "you blocked this number"
         return None
 

@@ -40,6 +40,15 @@ class Forwarding:
     def to_json(self) -> dict:
         return attrs.asdict(self)
 
+    def without_ringing(self, tabs_open: bool) -> tuple[str, str] | None:
+        """``(target, condition)`` for a call that is sent on before it rings her: all calls (CFU), or any while
+        no tab of hers is open (CFNRc). None: it rings."""
+        if self.always:
+            return self.always, "always"
+        if self.unreachable and not tabs_open:
+            return self.unreachable, "unreachable"
+        return None
+
     @classmethod
     def from_json(cls, data: dict) -> Forwarding:
         return cls(**{name: data.get(name) for name in CONDITIONS},

@@ -429,10 +429,9 @@ class VoicePlugin:
             _log.info("call.barred", call=call.id, caller=peer_uri, status=status)
             await call.notify("call.barred", {**call.summary(), "reason": f"Blocked: {why}."})
             return
-        target, why = (rules.always, "always") if rules.always else \
-            (rules.unreachable, "unreachable") if rules.unreachable and not context.browsers else (None, None)
-        if target is not None:  # CFU, or CFNRc: the call is sent on without ringing her
-            await deflect(call, transaction, target, why)
+        forwarded = rules.without_ringing(tabs_open=bool(context.browsers))
+        if forwarded is not None:
+            await deflect(call, transaction, *forwarded)
             return
         try:
             call.bridge = await self.engine.new_bridge(call.id, self.call_media)

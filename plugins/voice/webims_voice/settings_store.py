@@ -1,12 +1,12 @@
-"""Her call settings (forwarding, barring) as the gateway keeps them: one SQLite file for every subscriber, a JSON
-document per subscriber and kind. Calls run in a worker thread one at a time, so SQLite never stalls the trio loop;
-what was read is cached, so an incoming call does not wait for the disk."""
+"""Her call settings (forwarding, barring, caller ID) as the gateway keeps them: one SQLite file for every
+subscriber, a JSON document per subscriber and kind. Calls run in a worker thread, one at a time (a limiter of 1:
+the connection is never used by two threads at once), so SQLite never stalls the trio loop; what was read is
+cached, so an incoming call does not wait for the disk."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,7 +26,6 @@ class CallSettingsStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute(_SCHEMA)
-        self._lock = threading.Lock()
         self._limiter = trio.CapacityLimiter(1)
         self._cache: dict[tuple[str, str], Any] = {}
 
@@ -50,10 +49,7 @@ class CallSettingsStore:
         self._db.close()
 
     async def _run(self, function):
-        def locked():
-            with self._lock:
-                return function(self._db)
         try:
-            return await trio.to_thread.run_sync(locked, limiter=self._limiter)
+            return await trio.to_thread.run_sync(function, self._db, limiter=self._limiter)
         except sqlite3.Error as error:
             raise ServiceError("storage_failed", f"Your call settings could not be read or saved ({error}).") from None

@@ -118,7 +118,7 @@ class BaresipPhone:
         (config_dir / "accounts").write_text(_account_line(account, lab, auto_answer, presence, video))
         watched = ";presence=p2p" if presence else ""
         (config_dir / "contacts").write_text("".join(f"<{uri}>{watched}\n" for uri in contacts))
-        for attempt in range(CONTROL_PORT_ATTEMPTS):
+        for _ in range(CONTROL_PORT_ATTEMPTS):
             # The free port may be taken before baresip binds it (ports.py); then it starts without its control
             # port, and connecting would reach whoever took it. Its log says so: start again on another.
             ctrl_port = free_port()
